@@ -1,0 +1,39 @@
+# The two commands: `make run` and `make test`. Each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck install system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the server with the embedded default: SQLite, built-in workers, demo users and import targets.
+run: install
+	$(BIN)/jobdeck serve --demo
+
+## Install everything (Python packages, PostgreSQL, Chromium) and run every test, lint and type check.
+test: install system-deps lint typecheck
+	$(BIN)/pytest
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: install
+	$(BIN)/ruff check jobdeck tests bench
+	$(BIN)/ruff format --check jobdeck tests bench
+
+typecheck: install
+	$(BIN)/mypy jobdeck
+
+bench: install
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

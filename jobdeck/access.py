@@ -1,0 +1,36 @@
+"""The one visibility rule: who may see, download, cancel, retry and start what. Deny by default."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from jobdeck import model
+
+#: Who may start a job type from the page or the API.
+Audience = Literal["admins", "everyone"]
+
+
+def visible_to(user: model.User) -> int | None:
+    """The listing restriction for this user: None (everything) for admins, else their own id."""
+    return None if user.is_admin else user.id
+
+
+def can_view(user: model.User | None, job: model.Job) -> bool:
+    """Admins see every job; other users only the jobs they started. Disabled users see nothing."""
+    if user is None or user.disabled:
+        return False
+    return user.is_admin or (job.run_by_id is not None and job.run_by_id == user.id)
+
+
+def can_cancel(user: model.User | None, job: model.Job) -> bool:
+    return can_view(user, job) and job.status in (model.Status.QUEUED, model.Status.IN_PROGRESS)
+
+
+def can_start(user: model.User | None, audience: Audience) -> bool:
+    if user is None or user.disabled:
+        return False
+    return user.is_admin or audience == "everyone"
+
+
+def can_retry(user: model.User | None, job: model.Job, audience: Audience) -> bool:
+    return can_view(user, job) and job.status is model.Status.FAILED and can_start(user, audience)

@@ -1,0 +1,3 @@
+"""The demo application `make run` starts: job types, import targets and users to try jobdeck with."""
+
+from jobdeck.demo import jobs as jobs

@@ -1,0 +1,143 @@
+"""The domain: jobs, subtasks, files, users, and the transitions a job may make. No I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from typing import Any
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"  #: waiting for a worker
+    IN_PROGRESS = "in_progress"  #: claimed by a worker and running
+    COMPLETED = "completed"  #: finished successfully
+    FAILED = "failed"  #: raised, was lost too often, or broke a limit
+    CANCELLED = "cancelled"  #: stopped on a user's request
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+
+#: Every transition the ledger makes; anything else is a bug.
+TRANSITIONS: frozenset[tuple[Status, Status]] = frozenset(
+    {
+        (Status.QUEUED, Status.IN_PROGRESS),
+        (Status.QUEUED, Status.CANCELLED),
+        (Status.IN_PROGRESS, Status.COMPLETED),
+        (Status.IN_PROGRESS, Status.FAILED),
+        (Status.IN_PROGRESS, Status.CANCELLED),
+        (Status.IN_PROGRESS, Status.QUEUED),  # released at shutdown or requeued after a lost worker
+    }
+)
+
+
+def can_transition(old: Status, new: Status) -> bool:
+    return (old, new) in TRANSITIONS
+
+
+class Tab(enum.StrEnum):
+    GENERAL = "general"  #: system activity
+    IMPORTS = "imports"  #: import operations
+
+
+class FileKind(enum.StrEnum):
+    INPUT = "input"  #: the file the user uploaded
+    OUTPUT = "output"  #: a file the job produced
+    ERROR_REPORT = "error_report"  #: what went wrong, row by row
+
+
+class SubtaskStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    is_admin: bool
+    disabled: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    id: int
+    type: str
+    tab: Tab
+    description: str
+    status: Status
+    params: dict[str, Any]
+    run_by_id: int | None  #: None when the system started it
+    run_by: str | None  #: the username behind run_by_id
+    run_at: str | None  #: relative path of the page the job was started from
+    queue: str
+    priority: int
+    attempt: int
+    max_attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    error: str | None
+    progress_done: int
+    progress_total: int | None
+    worker_id: str | None
+    lease_token: str | None
+    lease_expires_at: dt.datetime | None
+    cancel_requested: bool
+    retry_of: int | None
+    idempotency_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Subtask:
+    id: int
+    job_id: int
+    seq: int
+    name: str
+    status: SubtaskStatus
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    message: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class JobFile:
+    id: int
+    job_id: int
+    kind: FileKind
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class LogLine:
+    id: int
+    job_id: int
+    at: dt.datetime
+    level: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """A job a worker holds: the row as claimed and the token that fences its writes."""
+
+    job: Job
+    lease_token: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    items: list[Job]
+    next_cursor: str | None

@@ -1,0 +1,164 @@
+"""JobContext: everything a job function may do to the ledger, each write fenced by the job's lease."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+import sqlalchemy as sa
+
+from jobdeck import errors, files, model
+from jobdeck.store import jobs, transitions
+from jobdeck.store.database import Database
+
+
+class SubtaskHandle:
+    """A running subtask; `transaction()` commits the caller's writes and this subtask's completion together."""
+
+    def __init__(self, ctx: JobContext, subtask_id: int, name: str) -> None:
+        self._ctx = ctx
+        self.id = subtask_id
+        self.name = name
+        self.finished = False
+        self.message: str | None = None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction that also marks this subtask completed; it commits only while the lease holds."""
+        ctx = self._ctx
+        with ctx.db.write() as conn:
+            ok = transitions.end_subtask(
+                ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
+            )
+            if not ok:
+                raise errors.LeaseLost()
+            yield conn
+        self.finished = True
+
+
+class JobContext:
+    """What a job function gets: its params and user, subtasks, progress, files, a log, cancellation."""
+
+    def __init__(self, db: Database, file_store: files.FileStore, claimed: model.Claimed) -> None:
+        self.db = db
+        self.files = file_store
+        self.job = claimed.job
+        self.lease_token = claimed.lease_token
+        self._cancel = threading.Event()
+        self._lost = threading.Event()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    @property
+    def run_by_id(self) -> int | None:
+        return self.job.run_by_id
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempt
+
+    # -- cancellation and lost leases, set by the worker's heartbeat --------------------------
+    def cancelled(self) -> bool:
+        """Whether a user asked this job to stop (or the worker is shutting down): check it between steps."""
+        return self._cancel.is_set() or self._lost.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._lost.is_set():
+            raise errors.LeaseLost()
+        if self._cancel.is_set():
+            raise errors.JobCancelled()
+
+    def mark_cancel_requested(self) -> None:
+        self._cancel.set()
+
+    def mark_lost(self) -> None:
+        self._lost.set()
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    # -- fenced writes --------------------------------------------------------------------------
+    def _fenced(self, changed: bool) -> None:
+        if not changed:
+            self._lost.set()
+            raise errors.LeaseLost()
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        with self.db.write() as conn:
+            self._fenced(transitions.progress(conn, self.job.id, self.lease_token, done, total))
+
+    def log(self, message: str, level: str = "info") -> None:
+        with self.db.write() as conn:
+            self._fenced(transitions.holds(self.db, conn, self.job.id, self.lease_token))
+            transitions.log(conn, self.job.id, level, message)
+
+    @contextlib.contextmanager
+    def subtask(self, name: str) -> Iterator[SubtaskHandle]:
+        """Record a step: In Progress on entry, Completed on a clean exit, Failed (with the error) on an exception."""
+        with self.db.write() as conn:
+            subtask_id = transitions.start_subtask(self.db, conn, self.job.id, self.lease_token, name)
+        if subtask_id is None:
+            self._lost.set()
+            raise errors.LeaseLost()
+        handle = SubtaskHandle(self, subtask_id, name)
+        try:
+            yield handle
+        except BaseException as exc:
+            if not isinstance(exc, errors.LeaseLost):
+                with contextlib.suppress(Exception), self.db.write() as conn:
+                    transitions.end_subtask(
+                        self.db,
+                        conn,
+                        self.job.id,
+                        self.lease_token,
+                        subtask_id,
+                        model.SubtaskStatus.FAILED,
+                        str(exc) or type(exc).__name__,
+                    )
+            raise
+        if not handle.finished:
+            with self.db.write() as conn:
+                self._fenced(
+                    transitions.end_subtask(
+                        self.db,
+                        conn,
+                        self.job.id,
+                        self.lease_token,
+                        subtask_id,
+                        model.SubtaskStatus.COMPLETED,
+                        handle.message,
+                    )
+                )
+
+    def finished_subtasks(self) -> set[str]:
+        """Names of this job's subtasks completed by earlier attempts: what a resumed job skips."""
+        with self.db.read() as conn:
+            return jobs.completed_subtask_names(conn, self.job.id)
+
+    def attach(
+        self,
+        kind: model.FileKind,
+        name: str,
+        source: BinaryIO | Iterable[bytes],
+        content_type: str = "text/csv",
+    ) -> int:
+        """Store a file and list it under the job (Output Files, Error Reports…); returns its file id."""
+        stored = self.files.put(source)
+        try:
+            with self.db.write() as conn:
+                self._fenced(transitions.holds(self.db, conn, self.job.id, self.lease_token))
+                return transitions.add_file(
+                    conn, self.job.id, kind, name, content_type, stored.size, stored.sha256, stored.key
+                )
+        except BaseException:
+            self.files.delete(stored.key)
+            raise
+
+    def input_files(self) -> list[model.JobFile]:
+        with self.db.read() as conn:
+            return [f for f in jobs.files(conn, self.job.id) if f.kind is model.FileKind.INPUT]

@@ -1,0 +1,104 @@
+"""Job types: a decorator registers a function with its name, tab, title, audience and attempts."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pydantic
+
+from jobdeck import access, errors, model
+
+if TYPE_CHECKING:
+    from jobdeck.runner.context import JobContext
+
+JobFunction = Callable[["JobContext"], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobType:
+    name: str  #: stored in jobs.type; stable
+    func: JobFunction
+    title: str  #: the grid's "Job" column: the type of action performed
+    tab: model.Tab
+    audience: access.Audience  #: who may start it
+    max_attempts: int  #: runs allowed when workers are lost; an exception fails the job at once
+    params: type[pydantic.BaseModel] | None  #: validates params at enqueue time
+    describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
+    schedule: str | None  #: cron expression for a system job that runs by itself
+    queue: str
+
+    def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.params is None:
+            return params
+        try:
+            return self.params.model_validate(params).model_dump(mode="json")
+        except pydantic.ValidationError as exc:
+            detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
+            raise errors.InvalidParams(f"Invalid parameters for {self.name}: {detail}") from None
+
+    def description_for(self, params: dict[str, Any]) -> str:
+        return self.describe(params) if self.describe else self.title
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._types: dict[str, JobType] = {}
+
+    def job_type(
+        self,
+        name: str,
+        *,
+        title: str | None = None,
+        tab: model.Tab = model.Tab.GENERAL,
+        audience: access.Audience = "admins",
+        max_attempts: int = 1,
+        params: type[pydantic.BaseModel] | None = None,
+        describe: Callable[[dict[str, Any]], str] | None = None,
+        schedule: str | None = None,
+        queue: str = "default",
+    ) -> Callable[[JobFunction], JobFunction]:
+        """Register the decorated function as job type `name`."""
+
+        def register(func: JobFunction) -> JobFunction:
+            self.add(
+                JobType(
+                    name=name,
+                    func=func,
+                    title=title or name.replace("_", " ").capitalize(),
+                    tab=tab,
+                    audience=audience,
+                    max_attempts=max_attempts,
+                    params=params,
+                    describe=describe,
+                    schedule=schedule,
+                    queue=queue,
+                )
+            )
+            return func
+
+        return register
+
+    def add(self, job_type: JobType) -> None:
+        existing = self._types.get(job_type.name)
+        if existing is not None and existing.func is not job_type.func:
+            raise ValueError(f"job type {job_type.name!r} is registered twice")
+        self._types[job_type.name] = job_type
+
+    def get(self, name: str) -> JobType:
+        try:
+            return self._types[name]
+        except KeyError:
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def all(self) -> list[JobType]:
+        return sorted(self._types.values(), key=lambda t: t.name)
+
+
+#: The registry that JOBDECK_JOB_MODULES register into.
+REGISTRY = Registry()
+job_type = REGISTRY.job_type

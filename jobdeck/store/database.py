@@ -1,0 +1,140 @@
+"""The database handle: engines for SQLite and PostgreSQL, transactions, and the database clock."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import pathlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+NOTIFY_CHANNEL = "jobdeck_jobs"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class db_now(FunctionElement[dt.datetime]):
+    """The database's clock, optionally shifted by a number of seconds: leases never trust a worker's clock."""
+
+    type = sa.DateTime(timezone=True)
+    inherit_cache = True
+    name = "db_now"
+
+
+@compiles(db_now)
+def _now_postgresql(element: db_now, compiler: Any, **kw: Any) -> str:
+    args = list(element.clauses)
+    if not args:
+        return "clock_timestamp()"
+    return f"(clock_timestamp() + make_interval(secs => {compiler.process(args[0], **kw)}))"
+
+
+@compiles(db_now, "sqlite")
+def _now_sqlite(element: db_now, compiler: Any, **kw: Any) -> str:
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'; %f gives milliseconds.
+    args = list(element.clauses)
+    if not args:
+        return "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
+    shift = compiler.process(args[0], **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', ({shift}) || ' seconds') || '000')"
+
+
+def normalize_url(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Database:
+    """One engine per process; every store function takes this or a Connection."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> None:
+        self.url = normalize_url(url)
+        self.dialect = sa.engine.make_url(self.url).get_backend_name()
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
+        else:
+            self.engine = sa.create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+            )
+        self._wake_listeners: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def _sqlite_engine(self, pool_size: int, synchronous: str) -> sa.Engine:
+        path = sa.engine.make_url(self.url).database
+        if path and path != ":memory:":
+            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            self.url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _configure(dbapi_connection: Any, _record: Any) -> None:
+            # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE is ours to send.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # A deferred transaction that later writes fails with SQLITE_BUSY_SNAPSHOT, which
+            # busy_timeout does not retry; writers take the lock up front instead.
+            immediate = conn.get_execution_options().get("jobdeck_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A read-write transaction, committed on success; on SQLite it holds the write lock from the start."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(jobdeck_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction (a consistent snapshot)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def add_wake_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._wake_listeners.append(listener)
+
+    def remove_wake_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            if listener in self._wake_listeners:
+                self._wake_listeners.remove(listener)
+
+    def notify_new_work(self, conn: sa.Connection) -> None:
+        """Wake workers: NOTIFY on PostgreSQL (delivered at commit) for other processes, and in-process
+        listeners at once (on SQLite their claim waits for this transaction's write lock, so they see it)."""
+        if self.is_postgresql:
+            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        with self._lock:
+            listeners = list(self._wake_listeners)
+        for listener in listeners:
+            listener()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

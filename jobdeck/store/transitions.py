@@ -1,0 +1,202 @@
+"""Writes to jobs a worker holds, each fenced by its lease token: a stale worker's write changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+
+from jobdeck import model
+from jobdeck.store import schema
+from jobdeck.store.database import Database, db_now
+
+j = schema.jobs
+s = schema.subtasks
+ERROR_MAX_CHARS = 4000
+IN_PROGRESS = model.Status.IN_PROGRESS.value
+
+
+def _held(job_id: int, token: str) -> sa.ColumnElement[bool]:
+    return sa.and_(j.c.id == job_id, j.c.lease_token == token, j.c.status == IN_PROGRESS)
+
+
+def holds(db: Database, conn: sa.Connection, job_id: int, token: str) -> bool:
+    """Whether this lease still holds the job; on PostgreSQL the row stays share-locked until commit,
+    so the reaper (which skips locked rows) cannot take it from under the rest of the transaction."""
+    stmt = sa.select(j.c.id).where(_held(job_id, token))
+    if db.is_postgresql:
+        stmt = stmt.with_for_update(read=True)
+    return conn.execute(stmt).first() is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How a run ended, as the worker reports it."""
+
+    job_id: int
+    lease_token: str
+    status: model.Status  #: completed, failed or cancelled
+    error: str | None = None
+    log: str | None = None  #: e.g. the traceback, for the job log (never for the page)
+
+
+def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
+    """Record the end of several runs; returns the ids whose write was accepted (lease still held)."""
+    accepted: set[int] = set()
+    groups: dict[tuple[str, model.Status, str | None], list[int]] = {}
+    for o in outcomes:
+        groups.setdefault((o.lease_token, o.status, o.error), []).append(o.job_id)
+    for (token, status, error), ids in groups.items():
+        values: dict[str, object] = {
+            "status": status.value,
+            "ended_at": db_now(),
+            "lease_expires_at": None,
+        }
+        if status is model.Status.FAILED:
+            values["failed_at"] = db_now()
+            values["error"] = (error or "failed")[:ERROR_MAX_CHARS]
+        elif status is model.Status.CANCELLED:
+            values["error"] = error
+        stmt = (
+            sa.update(j)
+            .where(j.c.id.in_(ids), j.c.lease_token == token, j.c.status == IN_PROGRESS)
+            .values(**values)
+            .returning(j.c.id)
+        )
+        changed = set(conn.execute(stmt).scalars())
+        accepted |= changed
+        if changed:
+            close_open_subtasks(conn, changed, status, error)
+    lines = [o for o in outcomes if o.log and o.job_id in accepted]
+    if lines:
+        conn.execute(
+            sa.insert(schema.job_log).values(at=db_now()),
+            [{"job_id": o.job_id, "level": "error", "message": o.log} for o in lines],
+        )
+    return accepted
+
+
+def close_open_subtasks(conn: sa.Connection, job_ids: Iterable[int], status: model.Status, message: str | None) -> None:
+    """A job that ends leaves no subtask running: they fail with it (or complete with it)."""
+    sub_status = model.SubtaskStatus.COMPLETED if status is model.Status.COMPLETED else model.SubtaskStatus.FAILED
+    conn.execute(
+        sa.update(s)
+        .where(s.c.job_id.in_(list(job_ids)), s.c.status == model.SubtaskStatus.IN_PROGRESS.value)
+        .values(
+            status=sub_status.value,
+            ended_at=db_now(),
+            message=sa.func.coalesce(s.c.message, (message or "")[:ERROR_MAX_CHARS] or None),
+        )
+    )
+
+
+def release(conn: sa.Connection, job_ids: Sequence[int], token: str) -> set[int]:
+    """Hand jobs back to the queue (graceful shutdown): the attempt does not count."""
+    stmt = (
+        sa.update(j)
+        .where(j.c.id.in_(list(job_ids)), j.c.lease_token == token, j.c.status == IN_PROGRESS)
+        .values(
+            status=model.Status.QUEUED.value,
+            worker_id=None,
+            lease_token=None,
+            lease_expires_at=None,
+            attempt=j.c.attempt - 1,
+        )
+        .returning(j.c.id)
+    )
+    released = set(conn.execute(stmt).scalars())
+    if released:
+        close_open_subtasks(conn, released, model.Status.FAILED, "Worker stopped; the job was handed back")
+    return released
+
+
+def request_cancel(conn: sa.Connection, job_id: int) -> model.Status | None:
+    """Cancel a queued job now, or ask a running one to stop; returns the status after, or None if it was
+    already finished."""
+    queued = conn.execute(
+        sa.update(j)
+        .where(j.c.id == job_id, j.c.status == model.Status.QUEUED.value)
+        .values(status=model.Status.CANCELLED.value, ended_at=db_now(), cancel_requested=True)
+        .returning(j.c.id)
+    ).first()
+    if queued:
+        return model.Status.CANCELLED
+    running = conn.execute(
+        sa.update(j).where(j.c.id == job_id, j.c.status == IN_PROGRESS).values(cancel_requested=True).returning(j.c.id)
+    ).first()
+    return model.Status.IN_PROGRESS if running else None
+
+
+def progress(conn: sa.Connection, job_id: int, token: str, done: int, total: int | None) -> bool:
+    result = conn.execute(sa.update(j).where(_held(job_id, token)).values(progress_done=done, progress_total=total))
+    return result.rowcount == 1
+
+
+def start_subtask(db: Database, conn: sa.Connection, job_id: int, token: str, name: str) -> int | None:
+    """Open a subtask (the next seq) for a held job; None if the lease is gone."""
+    if not holds(db, conn, job_id, token):
+        return None
+    next_seq = sa.select(sa.func.coalesce(sa.func.max(s.c.seq), 0) + 1).where(s.c.job_id == job_id).scalar_subquery()
+    stmt = (
+        sa.insert(s)
+        .values(
+            job_id=job_id,
+            seq=next_seq,
+            name=name[:300],
+            status=model.SubtaskStatus.IN_PROGRESS.value,
+            started_at=db_now(),
+        )
+        .returning(s.c.id)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def end_subtask(
+    db: Database,
+    conn: sa.Connection,
+    job_id: int,
+    token: str,
+    subtask_id: int,
+    status: model.SubtaskStatus,
+    message: str | None = None,
+) -> bool:
+    if not holds(db, conn, job_id, token):
+        return False
+    conn.execute(
+        sa.update(s)
+        .where(s.c.id == subtask_id, s.c.job_id == job_id)
+        .values(status=status.value, ended_at=db_now(), message=(message or None) and message[:ERROR_MAX_CHARS])
+    )
+    return True
+
+
+def log(conn: sa.Connection, job_id: int, level: str, message: str) -> None:
+    conn.execute(sa.insert(schema.job_log).values(job_id=job_id, at=db_now(), level=level, message=message[:10_000]))
+
+
+def add_file(
+    conn: sa.Connection,
+    job_id: int,
+    kind: model.FileKind,
+    name: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+) -> int:
+    stmt = (
+        sa.insert(schema.job_files)
+        .values(
+            job_id=job_id,
+            kind=kind.value,
+            name=name[:255],
+            content_type=content_type,
+            size=size,
+            sha256=sha256,
+            storage_key=storage_key,
+            created_at=db_now(),
+        )
+        .returning(schema.job_files.c.id)
+    )
+    return int(conn.execute(stmt).scalar_one())
