@@ -1,0 +1,27 @@
+"""The `jobdeck` command (also `python -m jobdeck`): each subcommand group lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from jobdeck.cli import db, imports, jobs, serve, users, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def cli(verbose: bool) -> None:
+    """jobdeck: background jobs, imports, and the Job Management page."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+for module in (serve, worker, db, users, jobs, imports):
+    module.register(cli)
+
+
+def main(args: list[str] | None = None) -> None:
+    cli.main(args=args, prog_name="jobdeck")

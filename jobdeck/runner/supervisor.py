@@ -1,0 +1,61 @@
+"""Running workers: embedded in the web server (a background thread) or as the main loop of a process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from jobdeck import errors
+from jobdeck.runner.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedWorkers:
+    """A worker pool in a background thread of this process (what `jobdeck serve` runs)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="jobdeck-worker", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.worker.run()
+        except errors.DatabaseUnreachable:
+            log.error("embedded workers stopped: the database was unreachable for longer than the lease")
+        except Exception:
+            log.exception("embedded workers stopped unexpectedly")
+
+    def stop(self, grace_seconds: float | None = None) -> None:
+        self.worker.stop(grace_seconds)
+        if self._thread is not None:
+            self._thread.join()
+
+
+def run_in_foreground(worker: Worker, *, burst: bool = False) -> int:
+    """Run a worker as this process's main loop: SIGTERM and SIGINT stop it gracefully (a second
+    signal stops it at once, handing running jobs back). Returns the exit status."""
+    signals = 0
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal signals
+        signals += 1
+        log.info("signal %s: stopping (%s)", signum, "now" if signals > 1 else "gracefully")
+        worker.stop(0 if signals > 1 else None)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.run(burst=burst)
+        return 0
+    except errors.DatabaseUnreachable as exc:
+        log.error("%s", exc)
+        return 3
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
