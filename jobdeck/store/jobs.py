@@ -261,9 +261,7 @@ class Stats:
 
 def stats(conn: sa.Connection, live_within_s: float) -> Stats:
     """Jobs by status, the oldest queued job, and workers heard from recently."""
-    counts: dict[str, int] = dict(
-        conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).tuples().all()
-    )
+    counts: dict[str, int] = dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
     oldest = conn.execute(
         sa.select(sa.func.min(j.c.created_at)).where(j.c.status == model.Status.QUEUED.value)
     ).scalar()

@@ -1,0 +1,177 @@
+"""Submitting and reading jobs: ids, idempotency, caller transactions, filters, sorting, keyset pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from jobdeck import errors, model
+from jobdeck.store import jobs, schema, users
+from jobdeck.store.database import Database
+
+
+def make_user(db: Database, name: str) -> int:
+    with db.write() as conn:
+        return users.create(conn, name, name.title(), "x", is_admin=False).id
+
+
+def test_submit_returns_the_new_jobs_id_and_stores_it_queued(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", description="Do nothing", params={"a": 1}, run_at="/x"))
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.status is model.Status.QUEUED
+    assert (job.type, job.description, job.params, job.run_at) == ("noop", "Do nothing", {"a": 1}, "/x")
+    assert job.attempt == 0 and job.started_at is None and job.ended_at is None
+    assert job.created_at.tzinfo is dt.UTC
+
+
+def test_submit_many_returns_ids_in_order(db: Database) -> None:
+    ids = jobs.submit_many(db, [jobs.NewJob(type="noop", description=str(i)) for i in range(5)])
+    with db.read() as conn:
+        assert [jobs.get(conn, i).description for i in ids] == ["0", "1", "2", "3", "4"]
+
+
+def test_submit_with_a_known_idempotency_key_returns_the_existing_job(db: Database) -> None:
+    first = jobs.submit(db, jobs.NewJob(type="noop", idempotency_key="nightly-2026-11-25"))
+    again = jobs.submit(db, jobs.NewJob(type="noop", idempotency_key="nightly-2026-11-25"))
+    assert again == first
+
+
+def test_submit_inside_the_callers_transaction_rolls_back_with_it(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as conn:
+        jobs.submit(db, jobs.NewJob(type="noop"), conn)
+        raise RuntimeError("the caller's business write failed")
+    with db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.jobs)).scalar_one() == 0
+
+
+def test_get_of_a_missing_job_raises_job_not_found(db: Database) -> None:
+    with db.read() as conn, pytest.raises(errors.JobNotFound):
+        jobs.get(conn, 404)
+
+
+def test_listing_for_a_user_shows_only_their_jobs(db: Database) -> None:
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    jobs.submit(db, jobs.NewJob(type="noop", run_by_id=alice))
+    jobs.submit(db, jobs.NewJob(type="noop", run_by_id=bob))
+    jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.read() as conn:
+        page = jobs.list_jobs(conn, jobs.JobFilter(visible_to=alice))
+        everyone = jobs.list_jobs(conn, jobs.JobFilter())
+    assert [j.run_by for j in page.items] == ["alice"]
+    assert len(everyone.items) == 3
+
+
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [
+        (jobs.JobFilter(tab=model.Tab.IMPORTS), ["import b"]),
+        (jobs.JobFilter(type="sleep"), ["sleep a"]),
+        (jobs.JobFilter(run_by="alice"), ["import b"]),
+        (jobs.JobFilter(q="SLEEP"), ["sleep a"]),
+        (jobs.JobFilter(q="100%"), []),
+        (jobs.JobFilter(statuses=(model.Status.QUEUED,)), ["import b", "sleep a", "noop c"]),
+        (jobs.JobFilter(statuses=(model.Status.FAILED,)), []),
+    ],
+)
+def test_filters_narrow_the_listing(db: Database, flt: jobs.JobFilter, expected: list[str]) -> None:
+    alice = make_user(db, "alice")
+    jobs.submit(db, jobs.NewJob(type="noop", description="noop c"))
+    jobs.submit(db, jobs.NewJob(type="sleep", description="sleep a"))
+    jobs.submit(db, jobs.NewJob(type="import", tab=model.Tab.IMPORTS, description="import b", run_by_id=alice))
+    with db.read() as conn:
+        page = jobs.list_jobs(conn, flt)
+    assert [j.description for j in page.items] == expected
+
+
+def test_search_by_job_id_finds_that_job(db: Database) -> None:
+    ids = jobs.submit_many(db, [jobs.NewJob(type="noop", description="x") for _ in range(3)])
+    with db.read() as conn:
+        page = jobs.list_jobs(conn, jobs.JobFilter(q=str(ids[1])))
+    assert [j.id for j in page.items] == [ids[1]]
+
+
+def test_date_range_filters_on_creation_time(db: Database) -> None:
+    jobs.submit(db, jobs.NewJob(type="noop"))
+    now = dt.datetime.now(dt.UTC)
+    with db.read() as conn:
+        inside = jobs.list_jobs(conn, jobs.JobFilter(created_from=now - dt.timedelta(hours=1)))
+        before = jobs.list_jobs(conn, jobs.JobFilter(created_to=now - dt.timedelta(hours=1)))
+    assert len(inside.items) == 1 and before.items == []
+
+
+@pytest.mark.parametrize("sort", sorted(jobs.SORTS))
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_keyset_pages_cover_every_job_once_for_every_sort(db: Database, sort: str, order: str) -> None:
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    news = [
+        jobs.NewJob(type=f"type{i % 3}", description=f"job {i % 4}", run_by_id=[alice, bob, None][i % 3])
+        for i in range(23)
+    ]
+    ids = jobs.submit_many(db, news)
+    with db.write() as conn:  # give some jobs start/end/failure times so nullable sorts have both kinds
+        conn.execute(
+            sa.update(schema.jobs)
+            .where(schema.jobs.c.id.in_(ids[::2]))
+            .values(started_at=schema.jobs.c.created_at, status="completed", ended_at=schema.jobs.c.created_at)
+        )
+        conn.execute(
+            sa.update(schema.jobs).where(schema.jobs.c.id.in_(ids[::5])).values(failed_at=schema.jobs.c.created_at)
+        )
+    seen: list[int] = []
+    cursor = None
+    with db.read() as conn:
+        while True:
+            page = jobs.list_jobs(conn, jobs.JobFilter(), sort=sort, order=order, limit=4, cursor=cursor)
+            seen.extend(j.id for j in page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        full = jobs.list_jobs(conn, jobs.JobFilter(), sort=sort, order=order, limit=100)
+    assert sorted(seen) == sorted(ids)
+    assert seen == [j.id for j in full.items]
+
+
+def test_pages_stay_stable_while_new_jobs_arrive(db: Database) -> None:
+    first_ids = jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(10)])
+    with db.read() as conn:
+        page1 = jobs.list_jobs(conn, jobs.JobFilter(), limit=4)
+    jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(5)])  # arrive between pages
+    seen = [j.id for j in page1.items]
+    cursor = page1.next_cursor
+    with db.read() as conn:
+        while cursor:
+            page = jobs.list_jobs(conn, jobs.JobFilter(), limit=4, cursor=cursor)
+            seen.extend(j.id for j in page.items)
+            cursor = page.next_cursor
+    assert seen == sorted(first_ids, reverse=True)
+
+
+def test_an_unknown_sort_column_is_refused(db: Database) -> None:
+    with db.read() as conn, pytest.raises(errors.InvalidSort):
+        jobs.list_jobs(conn, jobs.JobFilter(), sort="id; DROP TABLE jobs")
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "eyJ4Ijo", "WyJpZCIsImRlc2MiLCJ4Iiw1XQ"])
+def test_a_tampered_cursor_is_refused(db: Database, cursor: str) -> None:
+    with db.read() as conn, pytest.raises(errors.InvalidCursor):
+        jobs.list_jobs(conn, jobs.JobFilter(), cursor=cursor)
+
+
+def test_a_cursor_from_another_sort_is_refused(db: Database) -> None:
+    jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(3)])
+    with db.read() as conn:
+        page = jobs.list_jobs(conn, jobs.JobFilter(), sort="type", limit=1)
+        assert page.next_cursor
+        with pytest.raises(errors.InvalidCursor):
+            jobs.list_jobs(conn, jobs.JobFilter(), sort="id", cursor=page.next_cursor)
+
+
+def test_stats_count_jobs_by_status_and_find_the_oldest_queued(db: Database) -> None:
+    jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(3)])
+    with db.read() as conn:
+        stats = jobs.stats(conn, live_within_s=30)
+    assert stats.by_status["queued"] == 3 and stats.by_status["completed"] == 0
+    assert stats.oldest_queued_at is not None and stats.live_workers == 0

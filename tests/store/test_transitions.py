@@ -1,0 +1,169 @@
+"""Fenced writes: a job's final state, subtasks, progress and files change only under its current lease."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from jobdeck import model
+from jobdeck.store import claim, jobs, schema, transitions, workers
+from jobdeck.store.database import Database
+
+
+def claimed_job(db: Database, lease_seconds: float = 30, **kw: object) -> model.Claimed:
+    jobs.submit(db, jobs.NewJob(type="noop", **kw))  # type: ignore[arg-type]
+    with db.write() as conn:
+        return claim.claim(db, conn, "w1", 1, lease_seconds)[0]
+
+
+def get(db: Database, job_id: int) -> model.Job:
+    with db.read() as conn:
+        return jobs.get(conn, job_id)
+
+
+def finish(db: Database, c: model.Claimed, status: model.Status, error: str | None = None) -> set[int]:
+    with db.write() as conn:
+        return transitions.finish_many(conn, [transitions.Outcome(c.job.id, c.lease_token, status, error)])
+
+
+def test_completing_a_held_job_records_its_end(db: Database) -> None:
+    c = claimed_job(db)
+    assert finish(db, c, model.Status.COMPLETED) == {c.job.id}
+    job = get(db, c.job.id)
+    assert job.status is model.Status.COMPLETED and job.ended_at is not None and job.failed_at is None
+
+
+def test_failing_a_job_records_the_failure_time_and_message(db: Database) -> None:
+    c = claimed_job(db)
+    finish(db, c, model.Status.FAILED, "disk full")
+    job = get(db, c.job.id)
+    assert job.status is model.Status.FAILED and job.error == "disk full"
+    assert job.failed_at is not None and job.ended_at is not None
+
+
+def test_a_finish_with_a_stale_lease_token_changes_nothing(db: Database) -> None:
+    c = claimed_job(db)
+    stale = model.Claimed(job=c.job, lease_token="0" * 32)
+    assert finish(db, stale, model.Status.COMPLETED) == set()
+    assert get(db, c.job.id).status is model.Status.IN_PROGRESS
+
+
+def test_a_second_finish_of_the_same_run_is_not_accepted(db: Database) -> None:
+    c = claimed_job(db)
+    assert finish(db, c, model.Status.COMPLETED) == {c.job.id}
+    assert finish(db, c, model.Status.FAILED, "late") == set()
+    assert get(db, c.job.id).status is model.Status.COMPLETED
+
+
+def test_a_late_finish_after_the_job_was_reaped_and_reclaimed_changes_nothing(db: Database) -> None:
+    c = claimed_job(db, lease_seconds=0.05, max_attempts=2)
+    time.sleep(0.1)
+    with db.write() as conn:
+        assert [r.requeued for r in workers.reap(db, conn)] == [True]
+        again = claim.claim(db, conn, "w2", 1, 30)[0]
+    assert finish(db, c, model.Status.COMPLETED) == set()
+    assert finish(db, again, model.Status.COMPLETED) == {c.job.id}
+    assert get(db, c.job.id).attempt == 2
+
+
+def test_failing_a_job_fails_its_open_subtasks(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        transitions.start_subtask(db, conn, c.job.id, c.lease_token, "Rows 1-10")
+    finish(db, c, model.Status.FAILED, "broke")
+    with db.read() as conn:
+        (sub,) = jobs.subtasks(conn, c.job.id)
+    assert sub.status is model.SubtaskStatus.FAILED and sub.message == "broke" and sub.ended_at is not None
+
+
+def test_subtasks_are_numbered_in_order(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        for name in ("a", "b", "c"):
+            transitions.start_subtask(db, conn, c.job.id, c.lease_token, name)
+    with db.read() as conn:
+        assert [(s.seq, s.name) for s in jobs.subtasks(conn, c.job.id)] == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_no_subtask_starts_without_the_lease(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert transitions.start_subtask(db, conn, c.job.id, "f" * 32, "sneaky") is None
+
+
+def test_progress_is_written_only_under_the_lease(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert transitions.progress(conn, c.job.id, c.lease_token, 5, 10)
+        assert not transitions.progress(conn, c.job.id, "0" * 32, 9, 10)
+    job = get(db, c.job.id)
+    assert (job.progress_done, job.progress_total) == (5, 10)
+
+
+def test_cancelling_a_queued_job_ends_it_at_once(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.write() as conn:
+        assert transitions.request_cancel(conn, job_id) is model.Status.CANCELLED
+    job = get(db, job_id)
+    assert job.status is model.Status.CANCELLED and job.ended_at is not None
+
+
+def test_cancelling_a_running_job_asks_it_to_stop(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert transitions.request_cancel(conn, c.job.id) is model.Status.IN_PROGRESS
+        held = workers.heartbeat(conn, "w1", 30)
+    assert [(h.job_id, h.cancel_requested) for h in held] == [(c.job.id, True)]
+
+
+def test_cancelling_a_finished_job_does_nothing(db: Database) -> None:
+    c = claimed_job(db)
+    finish(db, c, model.Status.COMPLETED)
+    with db.write() as conn:
+        assert transitions.request_cancel(conn, c.job.id) is None
+    assert get(db, c.job.id).status is model.Status.COMPLETED
+
+
+def test_released_jobs_go_back_to_the_queue_without_spending_an_attempt(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert transitions.release(conn, [c.job.id], c.lease_token) == {c.job.id}
+    job = get(db, c.job.id)
+    assert job.status is model.Status.QUEUED and job.attempt == 0 and job.worker_id is None
+
+
+def test_file_records_are_listed_with_their_job(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        file_id = transitions.add_file(
+            conn, c.job.id, model.FileKind.ERROR_REPORT, "errors.csv", "text/csv", 12, "ab" * 32, "k" * 32
+        )
+    with db.read() as conn:
+        (f,) = jobs.files(conn, c.job.id)
+        assert jobs.get_file(conn, c.job.id, file_id) == f
+    assert (f.kind, f.name, f.size) == (model.FileKind.ERROR_REPORT, "errors.csv", 12)
+
+
+def test_a_file_is_not_found_through_another_job(db: Database) -> None:
+    c = claimed_job(db)
+    other = jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.write() as conn:
+        file_id = transitions.add_file(conn, c.job.id, model.FileKind.OUTPUT, "o.csv", "text/csv", 1, "0" * 64, "k")
+    from jobdeck import errors
+
+    with db.read() as conn, pytest.raises(errors.FileNotFound):
+        jobs.get_file(conn, other, file_id)
+
+
+def test_finish_writes_the_traceback_to_the_job_log(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        transitions.finish_many(
+            conn, [transitions.Outcome(c.job.id, c.lease_token, model.Status.FAILED, "boom", log="Traceback…")]
+        )
+    with db.read() as conn:
+        lines = jobs.log_lines(conn, c.job.id)
+        count = conn.execute(sa.select(sa.func.count()).select_from(schema.job_log)).scalar_one()
+    assert [(line.level, line.message) for line in lines] == [("error", "Traceback…")] and count == 1

@@ -1,0 +1,78 @@
+"""Heartbeats extend leases in one statement; the reaper requeues or fails what lost workers held."""
+
+from __future__ import annotations
+
+import time
+
+from jobdeck import model
+from jobdeck.store import claim, jobs, workers
+from jobdeck.store.database import Database
+
+
+def test_heartbeat_extends_every_lease_the_worker_holds(db: Database) -> None:
+    jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(3)])
+    with db.write() as conn:
+        workers.register(conn, "w1", "host-a", 123, 4)
+        claimed = claim.claim(db, conn, "w1", 3, lease_seconds=1)
+    with db.write() as conn:
+        held = workers.heartbeat(conn, "w1", lease_seconds=60)
+    assert sorted(h.job_id for h in held) == sorted(c.job.id for c in claimed)
+    with db.read() as conn:
+        job = jobs.get(conn, claimed[0].job.id)
+    assert job.lease_expires_at is not None and job.started_at is not None
+    assert (job.lease_expires_at - job.started_at).total_seconds() > 50
+
+
+def test_heartbeat_does_not_extend_another_workers_leases(db: Database) -> None:
+    jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.write() as conn:
+        claim.claim(db, conn, "w1", 1, lease_seconds=30)
+        assert workers.heartbeat(conn, "w2", lease_seconds=30) == []
+
+
+def test_reaper_requeues_an_expired_job_with_attempts_left(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=3))
+    with db.write() as conn:
+        workers.register(conn, "w1", "host-a", 4242, 1)
+        claim.claim(db, conn, "w1", 1, lease_seconds=0.05)
+    time.sleep(0.1)
+    with db.write() as conn:
+        (reaped,) = workers.reap(db, conn)
+    assert reaped.requeued and "host-a pid 4242" in reaped.message
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.status is model.Status.QUEUED and job.worker_id is None and job.attempt == 1
+
+
+def test_reaper_fails_an_expired_job_on_its_last_attempt_naming_the_lost_worker(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=1))
+    with db.write() as conn:
+        workers.register(conn, "w1", "host-a", 4242, 1)
+        claim.claim(db, conn, "w1", 1, lease_seconds=0.05)
+    time.sleep(0.1)
+    with db.write() as conn:
+        workers.reap(db, conn)
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+        log = jobs.log_lines(conn, job_id)
+    assert job.status is model.Status.FAILED and job.failed_at is not None
+    assert job.error is not None and "host-a pid 4242" in job.error
+    assert "host-a pid 4242" in log[0].message
+
+
+def test_reaper_leaves_live_leases_alone(db: Database) -> None:
+    jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.write() as conn:
+        claim.claim(db, conn, "w1", 1, lease_seconds=30)
+        assert workers.reap(db, conn) == []
+
+
+def test_live_workers_are_those_heard_from_recently(db: Database) -> None:
+    with db.write() as conn:
+        workers.register(conn, "w1", "host-a", 1, 4)
+    with db.read() as conn:
+        assert [w.id for w in workers.live(conn, within_s=30)] == ["w1"]
+    with db.write() as conn:
+        workers.deregister(conn, "w1")
+    with db.read() as conn:
+        assert workers.live(conn, within_s=30) == []
