@@ -85,3 +85,11 @@ class InvalidSort(JobdeckError):
 
 class FileTooLarge(JobdeckError):
     """The file is larger than the configured limit (JOBDECK_MAX_UPLOAD_MB)."""
+
+
+class UnknownTarget(JobdeckError):
+    """No import target of that name is registered; check JOBDECK_JOB_MODULES."""
+
+
+class ImportRejected(JobdeckError):
+    """The file cannot be imported as it is; the message says why."""

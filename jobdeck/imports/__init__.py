@@ -1,0 +1,1 @@
+"""Imports: CSV and XLSX files into the tables that import targets declare."""
