@@ -77,8 +77,9 @@ jobs = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("retry_of", Id, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
     sa.Column("idempotency_key", sa.String(200), unique=True),
-    sa.Index("ix_jobs_tab_id", "tab", sa.text("id DESC")),
-    sa.Index("ix_jobs_run_by_tab_id", "run_by_id", "tab", sa.text("id DESC")),
+    # The grid's two orders, newest first (a b-tree reads backwards as fast as forwards).
+    sa.Index("ix_jobs_tab_id", "tab", "id"),
+    sa.Index("ix_jobs_run_by_tab_id", "run_by_id", "tab", "id"),
     sa.Index(
         "ix_jobs_claimable",
         "queue",

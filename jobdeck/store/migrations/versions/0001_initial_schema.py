@@ -103,8 +103,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_jobs_lease', ['lease_expires_at'], unique=False, sqlite_where=sa.text("status = 'in_progress'"), postgresql_where=sa.text("status = 'in_progress'"))
         batch_op.create_index('ix_jobs_worker', ['worker_id'], unique=False, sqlite_where=sa.text("status = 'in_progress'"), postgresql_where=sa.text("status = 'in_progress'"))
     # The grid's two orders: by tab, and by owner and tab, newest first.
-    op.create_index('ix_jobs_tab_id', 'jobs', ['tab', sa.text('id DESC')])
-    op.create_index('ix_jobs_run_by_tab_id', 'jobs', ['run_by_id', 'tab', sa.text('id DESC')])
+    op.create_index('ix_jobs_tab_id', 'jobs', ['tab', 'id'])
+    op.create_index('ix_jobs_run_by_tab_id', 'jobs', ['run_by_id', 'tab', 'id'])
     if op.get_bind().dialect.name == 'postgresql':
         # Every claim, heartbeat and finish leaves a dead tuple: vacuum the ledger far more often than
         # the 20% default, and leave room on each page for HOT updates.
