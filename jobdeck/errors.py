@@ -93,3 +93,11 @@ class UnknownTarget(JobdeckError):
 
 class ImportRejected(JobdeckError):
     """The file cannot be imported as it is; the message says why."""
+
+
+class NotAuthenticated(JobdeckError):
+    """Sign in first: send `Authorization: Bearer <token>` (from POST /api/v1/auth/token) or the session cookie."""
+
+
+class CsrfRejected(JobdeckError):
+    """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
