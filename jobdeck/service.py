@@ -124,9 +124,8 @@ class Service:
             max_attempts=job_type.max_attempts,
             idempotency_key=idempotency_key,
         )
-        job_id = job_rows.submit(self.db, new)
-        with self.db.read() as conn:
-            return job_rows.get(conn, job_id)
+        with self.db.write() as conn:
+            return job_rows.get(conn, job_rows.submit(self.db, new, conn))
 
     def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
         job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)

@@ -52,14 +52,18 @@ def normalize_url(url: str) -> str:
 class Database:
     """One engine per process; every store function takes this or a Connection."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL", pre_ping: bool = False
+    ) -> None:
         self.url = normalize_url(url)
         self.dialect = sa.engine.make_url(self.url).get_backend_name()
         if self.is_sqlite:
             self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
         else:
+            # No pre-ping by default: it costs a round trip per transaction. A connection broken by a
+            # server restart fails once, SQLAlchemy then discards the whole pool, and callers retry.
             self.engine = sa.create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800
             )
         self._wake_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()

@@ -66,7 +66,7 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
         )
         changed = set(conn.execute(stmt).scalars())
         accepted |= changed
-        if changed:
+        if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
     lines = [o for o in outcomes if o.log and o.job_id in accepted]
     if lines:
