@@ -1,9 +1,95 @@
-"""`jobdeck users`."""
+"""`jobdeck users add|list|disable|enable`: accounts for the page and the API."""
 
 from __future__ import annotations
 
+import json
+import sys
+
 import click
+import rich.console
+import rich.table
+
+from jobdeck import model
+from jobdeck.cli.db import one_line_errors, open_service
+from jobdeck.store import users as user_rows
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line, so `echo "$PASSWORD" | jobdeck users add …` works; the newline is not part of it.
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _as_dict(user: model.User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_admin": user.is_admin,
+        "disabled": user.disabled,
+    }
+
+
+@click.group("users")
+def users_group() -> None:
+    """People who sign in to jobdeck."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="May see every job and start admin-only job types.")
+@click.option("--display-name", default="", help="Shown on the page; defaults to NAME.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@one_line_errors
+def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None:
+    """Create a user (asks for the password twice, hidden, unless --password-stdin)."""
+    password = _read_password(password_stdin)
+    with open_service() as service:
+        user = service.create_user(name, password, is_admin=admin, display_name=display_name)
+    click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.username}.")
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@one_line_errors
+def list_users(as_json: bool) -> None:
+    """Every user, by name."""
+    with open_service() as service:
+        users = service.users()
+    if as_json:
+        click.echo(json.dumps([_as_dict(u) for u in users], indent=2))
+        return
+    table = rich.table.Table("Username", "Display name", "Admin", "Status")
+    for u in users:
+        table.add_row(u.username, u.display_name, "yes" if u.is_admin else "", "disabled" if u.disabled else "active")
+    rich.console.Console(markup=False, highlight=False).print(table)  # names are user data, not markup
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
+    with open_service() as service:
+        user = service.user(name)
+        with service.db.write() as conn:
+            user_rows.set_disabled(conn, user.id, disabled)
+    click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.username}.")
+
+
+@users_group.command("disable")
+@click.argument("name")
+@one_line_errors
+def disable(name: str) -> None:
+    """Stop a user from signing in or using the API (their jobs stay)."""
+    _set_disabled(name, True)
+
+
+@users_group.command("enable")
+@click.argument("name")
+@one_line_errors
+def enable(name: str) -> None:
+    """Let a disabled user sign in again."""
+    _set_disabled(name, False)
 
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to the `jobdeck` group."""
+    cli.add_command(users_group)
