@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import croniter
 import pydantic
 
 from jobdeck import access, errors, model
@@ -81,6 +82,8 @@ class Registry:
         return register
 
     def add(self, job_type: JobType) -> None:
+        if job_type.schedule is not None and not croniter.croniter.is_valid(job_type.schedule):
+            raise ValueError(f"job type {job_type.name!r}: {job_type.schedule!r} is not a cron expression")
         existing = self._types.get(job_type.name)
         if existing is not None and existing.func is not job_type.func:
             raise ValueError(f"job type {job_type.name!r} is registered twice")

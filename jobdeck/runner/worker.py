@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from jobdeck import errors, files, model
+from jobdeck.runner import scheduler
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import Registry
 from jobdeck.runner.wakeup import Wakeup
@@ -49,6 +50,7 @@ class Worker:
         reap_seconds: float | None = None,
         poll_seconds: float = 1.0,
         shutdown_grace_seconds: float = 20.0,
+        schedule_seconds: float = 5.0,
         queues: Sequence[str] = ("default",),
     ) -> None:
         self.db = db
@@ -60,6 +62,8 @@ class Worker:
         self.reap_seconds = reap_seconds or max(0.2, lease_seconds / 6)
         self.poll_seconds = poll_seconds
         self.shutdown_grace_seconds = shutdown_grace_seconds
+        #: how often to look for due scheduled jobs; 0 turns the scheduler off in this worker
+        self.schedule_seconds = schedule_seconds
         self.queues = tuple(queues)
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
@@ -275,24 +279,29 @@ class Worker:
             self._wakeup.event.set()
 
     def _keepalive(self) -> None:
-        last_ok = time.monotonic()
-        next_reap = 0.0
-        while not self._done.wait(self.heartbeat_seconds if next_reap else 0):
+        """Heartbeat, reap and schedule on a thread of its own, so a busy job cannot starve the lease."""
+        last_ok = now = time.monotonic()
+        next_reap = next_tick = now
+        while True:
             started = time.monotonic()
             try:
+                if started >= next_reap:
+                    next_reap = started + self.reap_seconds
+                    self.reap()
+                if self.schedule_seconds and started >= next_tick:
+                    next_tick = started + self.schedule_seconds
+                    scheduler.tick(self.db, self.registry)
                 with self.db.write() as conn:
                     held = worker_rows.heartbeat(conn, self.id, self.lease_seconds)
                 last_ok = time.monotonic()
                 self._apply_heartbeat(held, started)
-                if started >= next_reap:
-                    next_reap = started + self.reap_seconds
-                    self.reap()
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("heartbeat failed: %s", exc)
                 if time.monotonic() - last_ok > self.lease_seconds:
                     self._give_up()
                     return
-            next_reap = next_reap or started + self.reap_seconds
+            if self._done.wait(min(self.heartbeat_seconds, self.reap_seconds)):
+                return
 
     def _apply_heartbeat(self, held: list[worker_rows.Held], started: float) -> None:
         by_id = {h.job_id: h for h in held}
