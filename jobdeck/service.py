@@ -6,9 +6,12 @@ import dataclasses
 import importlib
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from jobdeck import access, errors, files, model, passwords
+from jobdeck.imports import job as import_job
+from jobdeck.imports import targets as import_targets
+from jobdeck.imports import upload
 from jobdeck.runner.registry import REGISTRY, JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
@@ -63,6 +66,7 @@ class Service:
             migrate.ensure(service.db)
         else:
             migrate.check(service.db)
+        import_targets.ensure_tables(service.db)
         return service
 
     def close(self) -> None:
@@ -240,10 +244,79 @@ class Service:
         options.update(overrides)
         return Worker(self.db, self.files, self.registry, **options)
 
+    # -- imports -------------------------------------------------------------------------------
+    def import_targets(self) -> list[import_targets.Target]:
+        """Every registered import target."""
+        return import_targets.TARGETS.all()
+
+    def start_import(
+        self,
+        user: model.User,
+        source: BinaryIO,
+        filename: str,
+        target: str,
+        *,
+        on_error: str = "skip",
+        dry_run: bool = False,
+        encoding: str | None = None,
+        delimiter: str | None = None,
+        run_at: str | None = "/imports/new",
+    ) -> model.Job:
+        """Store an upload and queue its import, the file recorded as the job's Input File in the same transaction."""
+        chosen = import_targets.TARGETS.get(target)
+        name = upload.clean_filename(filename)
+        job_type = self.job_type_for(user, import_job.JOB_TYPE)
+        params = job_type.validate_params(
+            {
+                "target": chosen.name,
+                "filename": name,
+                "on_error": upload.check_on_error(on_error),
+                "dry_run": bool(dry_run),
+                "encoding": upload.check_encoding(encoding),
+                "delimiter": upload.check_delimiter(delimiter),
+            }
+        )
+        limit_mb = self.settings.max_upload_mb
+        try:
+            stored = self.files.put(source, max_bytes=limit_mb * 1024 * 1024)
+        except errors.FileTooLarge:
+            raise errors.FileTooLarge(
+                f"{name} is larger than the upload limit of {limit_mb:,} MB (JOBDECK_MAX_UPLOAD_MB)."
+            ) from None
+        try:
+            upload.check_content(next(iter(self.files.open(stored.key)), b"")[:4096], name)
+            new = job_rows.NewJob(
+                type=job_type.name,
+                tab=job_type.tab,
+                description=job_type.description_for(params),
+                params=params,
+                run_by_id=user.id,
+                run_at=safe_run_at(run_at),
+                queue=job_type.queue,
+                max_attempts=job_type.max_attempts,
+            )
+            with self.db.write() as conn:
+                job_id = job_rows.submit(self.db, new, conn)
+                transitions.add_file(
+                    conn,
+                    job_id,
+                    model.FileKind.INPUT,
+                    name,
+                    upload.content_type(name),
+                    stored.size,
+                    stored.sha256,
+                    stored.key,
+                )
+                return job_rows.get(conn, job_id)
+        except BaseException:
+            self.files.delete(stored.key)
+            raise
+
 
 def load_job_modules(settings: Settings) -> None:
-    """Import the modules that register job types and import targets (JOBDECK_JOB_MODULES)."""
-    for name in settings.job_module_names:
+    """Import the modules that register job types and import targets (JOBDECK_JOB_MODULES), after
+    jobdeck's own job types."""
+    for name in ["jobdeck.runner.builtin", *settings.job_module_names]:
         try:
             importlib.import_module(name)
         except ImportError as exc:

@@ -1,0 +1,240 @@
+"""The `import` job type: a stored upload into a target's table, chunk by chunk, resumable after a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import pydantic
+import sqlalchemy as sa
+
+from jobdeck import errors, model, settings
+from jobdeck.imports import readers, report, targets, validate, writer
+from jobdeck.runner.context import JobContext
+from jobdeck.runner.registry import job_type
+from jobdeck.store import schema, transitions
+
+JOB_TYPE = "import"
+MAX_ATTEMPTS = 3
+Batch = list[tuple[int, list[str]]]
+
+
+class ImportParams(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    target: str = pydantic.Field(min_length=1, max_length=100)
+    filename: str = pydantic.Field(min_length=1, max_length=255)
+    on_error: Literal["skip", "fail"] = "skip"
+    dry_run: bool = False
+    encoding: str | None = pydantic.Field(default=None, max_length=40)
+    delimiter: str | None = pydantic.Field(default=None, max_length=1)
+
+
+def describe(params: dict[str, Any]) -> str:
+    """The grid's description while the job waits: "contacts.csv into Contacts"."""
+    name = params.get("target", "")
+    title = targets.TARGETS.get(name).title if name in targets.TARGETS else name
+    dry = " (dry run)" if params.get("dry_run") else ""
+    return f"{params.get('filename', '')} into {title}{dry}"
+
+
+def chunk_name(first: int, last: int) -> str:
+    return f"Rows {first:,}\u2013{last:,}"
+
+
+def chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[tuple[int, int, Batch]]:
+    """Rows grouped by row number (1 to size, size+1 to 2*size...): the same chunks on every attempt."""
+    batch: Batch = []
+    index = 0
+    for number, cells in rows:
+        at = (number - 1) // size
+        if at != index and batch:
+            yield index * size + 1, batch[-1][0], batch
+            batch = []
+        index = at
+        batch.append((number, cells))
+    if batch:
+        yield index * size + 1, batch[-1][0], batch
+
+
+def set_description(ctx: JobContext, text: str) -> None:
+    """The final description, counts included, written while the lease holds."""
+    # JobContext has no way to change a description yet; this is the one write outside it.
+    with ctx.db.write() as conn:
+        if not transitions.holds(ctx.db, conn, ctx.job.id, ctx.lease_token):
+            raise errors.LeaseLost()
+        conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == ctx.job.id).values(description=text[:1000]))
+
+
+class ImportRun:
+    """One attempt at one import: reads the file once per pass and keeps the reports of that attempt."""
+
+    def __init__(self, ctx: JobContext, params: ImportParams, path: pathlib.Path) -> None:
+        self.ctx = ctx
+        self.params = params
+        self.path = path
+        self.settings = settings.load()
+        self.limits = readers.Limits.from_settings(self.settings)
+        self.target = targets.TARGETS.get(params.target)
+        self.stem = pathlib.PurePath(params.filename).stem or "import"
+        self.chunk_rows = self.settings.import_chunk_rows
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[tuple[readers.Opened, list[targets.Column]]]:
+        p = self.params
+        with readers.open_file(
+            self.path,
+            p.filename,
+            self.limits,
+            encoding=p.encoding,
+            delimiter=p.delimiter,
+            fallback=self.settings.import_fallback_encoding,
+        ) as opened:
+            readers.check_columns(opened.header, self.limits)
+            yield opened, validate.match_header(self.target, opened.header)
+
+    def run(self) -> None:
+        p, ctx = self.params, self.ctx
+        if p.on_error == "fail":
+            with ctx.subtask("Check every row") as step:
+                rejected, rows = self.check_all()
+                step.message = f"{rows:,} rows checked, {rejected:,} rejected"
+            if rejected:
+                summary = f"{p.filename}: {rejected:,} of {rows:,} rows rejected, so nothing was imported"
+                if p.dry_run:
+                    set_description(ctx, f"Dry run of {summary} (on_error=fail)")
+                    return
+                set_description(ctx, summary)
+                raise errors.ImportRejected(f"{summary} (on_error=fail); see the error report.")
+        self.write_all()
+
+    def check_all(self) -> tuple[int, int]:
+        """The whole file validated, nothing written: the fail policy's first pass."""
+        errors_csv, rejected_csv = report.ErrorReport(), None
+        rows = 0
+        try:
+            with self.open() as (opened, columns):
+                rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
+                checker = validate.RowChecker(self.target, columns)
+                for number, cells in opened.rows:
+                    rows += 1
+                    values, problems = checker.check(number, cells)
+                    if values is None:
+                        errors_csv.add(problems)
+                        rejected_csv.add(cells)
+                    if rows % self.chunk_rows == 0:
+                        self.ctx.raise_if_cancelled()
+            if errors_csv.rejected_rows:
+                self.attach(errors_csv, None, None)
+            return errors_csv.rejected_rows, rows
+        finally:
+            errors_csv.close()
+            if rejected_csv:
+                rejected_csv.close()
+
+    def write_all(self) -> None:
+        ctx, p = self.ctx, self.params
+        finished = set() if p.dry_run else ctx.finished_subtasks()
+        errors_csv, rejected_csv = report.ErrorReport(), None
+        results: list[report.ChunkResult] = []
+        totals = report.Totals()
+        try:
+            with self.open() as (opened, columns):
+                rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
+                checker = validate.RowChecker(self.target, columns)
+                out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
+                estimate = opened.estimated_rows
+                for first, last, batch in chunks(opened.rows, self.chunk_rows):
+                    ctx.raise_if_cancelled()
+                    result = report.ChunkResult(chunk_name(first, last), first, last, rows=len(batch))
+                    valid = []
+                    for number, cells in batch:
+                        values, problems = checker.check(number, cells)
+                        if values is None:
+                            errors_csv.add(problems)
+                            rejected_csv.add(cells)
+                            result.rejected += 1
+                        else:
+                            valid.append(values)
+                    self.write_chunk(out, result, valid, finished)
+                    results.append(result)
+                    totals.add(result)
+                    ctx.progress(last, max(estimate, last))
+                ctx.progress(totals.rows, totals.rows)
+        except (errors.LeaseLost, errors.JobCancelled):
+            raise
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.attach(errors_csv, rejected_csv, (results, totals))
+            raise
+        finally:
+            errors_csv.close()
+            if rejected_csv:
+                rejected_csv.close()
+        self.finish(totals)
+
+    def write_chunk(
+        self, out: writer.Writer, result: report.ChunkResult, valid: list[tuple[Any, ...]], finished: set[str]
+    ) -> None:
+        ctx = self.ctx
+        result.written = len(valid)
+        if result.name in finished:
+            result.created = result.updated = None
+            result.note = "written by an earlier attempt"
+            return
+        with ctx.subtask(result.name) as step:
+            if self.params.dry_run:
+                with ctx.db.read() as conn:
+                    result.updated = out.existing(conn, valid)
+                result.created = len(valid) - result.updated
+                result.note = "dry run: nothing written"
+                step.message = f"dry run: {len(valid):,} would be written, {result.rejected:,} rejected"
+                return
+            step.message = f"{len(valid):,} written, {result.rejected:,} rejected"
+            with step.transaction() as conn:
+                result.created, result.updated = out.write(conn, valid)
+
+    def attach(
+        self,
+        errors_csv: report.ErrorReport,
+        rejected_csv: report.RejectedRows | None,
+        summary: tuple[list[report.ChunkResult], report.Totals] | None,
+    ) -> None:
+        ctx = self.ctx
+        if summary is not None:
+            ctx.attach(model.FileKind.OUTPUT, f"{self.stem}-summary.csv", [report.summary_csv(*summary)])
+        if errors_csv.rows:
+            ctx.attach(model.FileKind.ERROR_REPORT, f"{self.stem}-errors.csv", errors_csv.stream())
+        if rejected_csv is not None and rejected_csv.rows and self.params.on_error == "skip":
+            ctx.attach(model.FileKind.OUTPUT, f"{self.stem}-rejected-rows.csv", rejected_csv.stream())
+
+    def finish(self, totals: report.Totals) -> None:
+        p = self.params
+        if p.dry_run:
+            text = (
+                f"Dry run of {p.filename}: {totals.written:,} would be imported, {totals.rejected:,} rejected; "
+                "nothing was written"
+            )
+        else:
+            text = f"{p.filename}: {totals.written:,} imported, {totals.rejected:,} rejected"
+        set_description(self.ctx, text)
+
+
+@job_type(
+    JOB_TYPE,
+    title="Import",
+    tab=model.Tab.IMPORTS,
+    audience="everyone",
+    max_attempts=MAX_ATTEMPTS,
+    params=ImportParams,
+    describe=describe,
+)
+def run_import(ctx: JobContext) -> None:
+    """Import the job's input file into its target; see DESIGN.md §5 and docs/imports.md."""
+    params = ImportParams.model_validate(ctx.params)
+    inputs = ctx.input_files()
+    if not inputs:
+        raise errors.ImportRejected("The import has no input file.")
+    with ctx.files.local_path(inputs[0].storage_key) as path:
+        ImportRun(ctx, params, path).run()

@@ -1,0 +1,313 @@
+"""Readers: a stored CSV or XLSX file as a header and numbered rows of text cells, streamed, within limits."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import dataclasses
+import datetime as dt
+import pathlib
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+from jobdeck import errors
+from jobdeck.settings import Settings
+
+#: The only delimiters detection chooses among, in the order that breaks ties.
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+READ_BYTES = 1024 * 1024
+SNIFF_CHARS = 64 * 1024
+
+#: Magic numbers of files people upload by mistake.
+FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", "a ZIP archive (an XLSX file perhaps: name it .xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file: save it as .xlsx or CSV"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a Windows program"),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    max_rows: int
+    max_columns: int
+    max_cell_chars: int
+    max_xlsx_uncompressed_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_rows=settings.import_max_rows,
+            max_columns=settings.import_max_columns,
+            max_cell_chars=settings.import_max_cell_chars,
+            max_xlsx_uncompressed_bytes=settings.import_max_xlsx_uncompressed_mb * 1024 * 1024,
+        )
+
+
+@dataclasses.dataclass
+class Opened:
+    """An open file: its header, its rows as (row number, cells), and what was detected about it."""
+
+    header: list[str]
+    rows: Iterator[tuple[int, list[str]]]  #: row 1 is the first line after the header; blank rows are skipped
+    estimated_rows: int  #: for progress; exact for XLSX, an upper bound for CSV
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def is_xlsx(filename: str) -> bool:
+    return filename.lower().endswith(XLSX_SUFFIXES)
+
+
+def kind_of(filename: str) -> str | None:
+    """ "csv", "xlsx", or None for a file name jobdeck does not import."""
+    lower = filename.lower()
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    if lower.endswith(XLSX_SUFFIXES):
+        return "xlsx"
+    return None
+
+
+def sniff(head: bytes, filename: str) -> str | None:
+    """Why the first bytes show this is not the file its name says (None when they look right)."""
+    if kind_of(filename) == "xlsx":
+        return None if head.startswith(b"PK\x03\x04") else "it is not an XLSX file (an XLSX file is a ZIP archive)"
+    for magic, what in FOREIGN_MAGIC:
+        if head.startswith(magic):
+            return f"it looks like {what}, not a CSV file"
+    if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
+        return "it contains NUL bytes, so it is binary, not a CSV file (or UTF-16 without a byte order mark)"
+    return None
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return None
+
+
+def _decodes(path: pathlib.Path, encoding: str) -> tuple[bool, int]:
+    """Whether the whole file decodes strictly, and how many line feeds it holds (a row estimate)."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    newlines = 0
+    with open(path, "rb") as f:
+        try:
+            while chunk := f.read(READ_BYTES):
+                decoder.decode(chunk)
+                newlines += chunk.count(b"\n")
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, newlines
+    return True, newlines
+
+
+def detect_encoding(path: pathlib.Path, named: str | None, fallback: str) -> tuple[str, int]:
+    """The encoding, in a fixed order: a BOM; else the one the user named; else strict UTF-8; else the fallback."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    bom = _bom_encoding(head)
+    if named:
+        name = codecs.lookup(named).name
+        if bom == "utf-8-sig" and name == "utf-8":
+            name = "utf-8-sig"
+        candidates = [name]
+    else:
+        candidates = [bom] if bom else ["utf-8", fallback]
+    for encoding in candidates:
+        ok, newlines = _decodes(path, encoding)
+        if ok:
+            return encoding, newlines
+    if named:
+        raise errors.ImportRejected(f"The file is not valid {named} text; check the encoding named on upload.")
+    raise errors.ImportRejected(
+        f"The file is neither UTF-8 nor {fallback} text; name its encoding on upload (for example utf-16 or latin-1)."
+    )
+
+
+def detect_delimiter(sample: str) -> str:
+    """The candidate that splits the header line into the most fields (comma, then semicolon, tab, pipe on a tie)."""
+    lines = [line for line in sample.splitlines() if line.strip()][:1] or [""]
+    best, best_fields = ",", 1
+    for candidate in DELIMITERS:
+        fields = len(next(csv.reader(lines, delimiter=candidate), []))
+        if fields > best_fields:
+            best, best_fields = candidate, fields
+    return best
+
+
+def _csv_rows(reader: Any, limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    number = 0
+    try:
+        for row in reader:
+            number += 1
+            if any(row):
+                yield number, row
+    except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise errors.ImportRejected(
+                f"Row {number + 1} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
+                "(JOBDECK_IMPORT_MAX_CELL_CHARS)."
+            ) from None
+        raise errors.ImportRejected(f"Row {number + 1} cannot be read as CSV: {exc}.") from None
+
+
+def _count_rows(path: pathlib.Path, encoding: str, delimiter: str) -> int:
+    with open(path, encoding=encoding, newline="") as f:
+        return sum(1 for row in csv.reader(f, delimiter=delimiter) if any(row)) - 1
+
+
+@contextlib.contextmanager
+def open_csv(
+    path: pathlib.Path, limits: Limits, *, encoding: str | None, delimiter: str | None, fallback: str
+) -> Iterator[Opened]:
+    with open(path, "rb") as f:
+        problem = sniff(f.read(512), "file.csv")
+    if problem:
+        raise errors.ImportRejected(f"The file cannot be imported: {problem}.")
+    chosen, newlines = detect_encoding(path, encoding, fallback)
+    # The csv module's limit is process-wide; imports all share the same setting.
+    csv.field_size_limit(limits.max_cell_chars)
+    with open(path, encoding=chosen, newline="") as f:
+        if not delimiter:
+            delimiter = detect_delimiter(f.read(SNIFF_CHARS))
+            f.seek(0)
+        if newlines > limits.max_rows and _count_rows(path, chosen, delimiter) > limits.max_rows:
+            raise errors.ImportRejected(
+                f"The file has more than {limits.max_rows:,} rows, the limit (JOBDECK_IMPORT_MAX_ROWS)."
+            )
+        rows = _csv_rows(csv.reader(f, delimiter=delimiter), limits)
+        first = next(rows, None)
+        if first is None:
+            raise errors.ImportRejected("The file is empty: it has no header row.")
+        yield Opened(
+            header=[cell.strip() for cell in first[1]],
+            rows=((number - first[0], cells) for number, cells in rows),
+            estimated_rows=max(newlines, 1),
+            encoding=chosen,
+            delimiter=delimiter,
+        )
+
+
+def xlsx_cell(value: object) -> str:
+    """An XLSX cell as the text a CSV would hold: whole numbers without `.0`, dates as ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
+    """Refuse a ZIP bomb before anything unpacks it: the sum of the declared uncompressed sizes."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
+    if total > limits.max_xlsx_uncompressed_bytes:
+        raise errors.ImportRejected(
+            f"The XLSX file unpacks to {total / 1024 / 1024:,.0f} MB, over the limit of "
+            f"{limits.max_xlsx_uncompressed_bytes // 1024 // 1024:,} MB (JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB)."
+        )
+
+
+@contextlib.contextmanager
+def open_xlsx(path: pathlib.Path, limits: Limits) -> Iterator[Opened]:
+    import python_calamine
+
+    check_xlsx(path, limits)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        raw = iter(sheet.iter_rows())
+    except Exception as exc:  # calamine raises its own hierarchy and plain ValueErrors
+        raise errors.ImportRejected(f"The file cannot be imported: it is not a readable XLSX file ({exc}).") from None
+    try:
+        if sheet.height - 1 > limits.max_rows:
+            raise errors.ImportRejected(
+                f"The sheet has {sheet.height - 1:,} rows, over the limit of {limits.max_rows:,} "
+                "(JOBDECK_IMPORT_MAX_ROWS)."
+            )
+        header: list[str] | None = None
+        offset = 0
+        for offset, cells in enumerate(raw, start=1):  # noqa: B007 - offset is the header's row after the loop
+            if any(c not in (None, "") for c in cells):
+                header = [xlsx_cell(c).strip() for c in cells]
+                break
+        if header is None:
+            raise errors.ImportRejected("The file is empty: its first sheet has no header row.")
+        while header and not header[-1]:
+            header.pop()
+        yield Opened(
+            header=header,
+            rows=_xlsx_rows(raw, limits),
+            estimated_rows=max(sheet.height - offset, 1),
+        )
+    finally:
+        workbook.close()
+
+
+def _xlsx_rows(raw: Iterator[list[Any]], limits: Limits) -> Iterator[tuple[int, list[str]]]:
+    for number, values in enumerate(raw, start=1):
+        cells = [xlsx_cell(v) for v in values]
+        if not any(cells):
+            continue
+        if max(map(len, cells)) > limits.max_cell_chars:
+            raise errors.ImportRejected(
+                f"Row {number} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
+                "(JOBDECK_IMPORT_MAX_CELL_CHARS)."
+            )
+        yield number, cells
+
+
+@contextlib.contextmanager
+def open_file(
+    path: pathlib.Path,
+    filename: str,
+    limits: Limits,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    fallback: str = "cp1252",
+) -> Iterator[Opened]:
+    """Open a stored upload by its user's file name: XLSX by calamine, anything else as CSV."""
+    if path.stat().st_size == 0:
+        raise errors.ImportRejected("The file is empty.")
+    if is_xlsx(filename):
+        with open_xlsx(path, limits) as opened:
+            yield opened
+    else:
+        with open_csv(path, limits, encoding=encoding, delimiter=delimiter, fallback=fallback) as opened:
+            yield opened
+
+
+def check_columns(header: list[str], limits: Limits) -> None:
+    if len(header) > limits.max_columns:
+        raise errors.ImportRejected(
+            f"The file has {len(header):,} columns, over the limit of {limits.max_columns:,} "
+            "(JOBDECK_IMPORT_MAX_COLUMNS)."
+        )

@@ -1,0 +1,243 @@
+"""Validation, row by row and free of I/O: the header against a target, then each row's cells into values."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from jobdeck import errors
+from jobdeck.imports import targets
+from jobdeck.imports.targets import Column, Target
+
+#: Every code an error report may hold, with what it means; docs/imports.md lists the same.
+CODES: dict[str, str] = {
+    "required": "the column is required and the cell is empty",
+    "too_long": "the text is longer than the column's maximum length",
+    "not_allowed": "the value is not one of the column's allowed values",
+    "bad_int": "not a whole number",
+    "bad_decimal": "not a decimal number, or too many decimal places",
+    "bad_bool": "not one of true/false, yes/no, y/n, 1/0",
+    "bad_date": "not a date written as YYYY-MM-DD",
+    "bad_email": "not an email address",
+    "bad_text": "the text contains a NUL character",
+    "too_small": "the number is below the column's minimum",
+    "too_large": "the number is above the column's maximum",
+    "duplicate_key": "an earlier row of the same file has the same key",
+    "wrong_cell_count": "the row has more cells than the header",
+}
+
+TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
+FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+_INT = re.compile(r"[+-]?\d{1,18}")
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_EMAIL = re.compile(r"[^@\s\"<>(),;:]+@[^@\s\"<>(),;:]+\.[^@\s\"<>(),;:.]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One line of the error report."""
+
+    row: int
+    column: str
+    value: str
+    code: str
+    message: str
+
+
+class Invalid(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def match_header(target: Target, header: Sequence[str]) -> list[Column]:
+    """The target's column for each header cell; unknown, repeated or missing required columns stop the import."""
+    cells = list(header)
+    while cells and not cells[-1]:
+        cells.pop()  # trailing empty header cells: a spreadsheet's stray delimiters
+    by_key = {targets.header_key(h): col for col in target.columns for h in col.headers}
+    matched: list[Column] = []
+    unknown: list[str] = []
+    for position, cell in enumerate(cells, start=1):
+        if not cell:
+            raise errors.ImportRejected(f"Column {position} of the header is empty; every column needs a name.")
+        col = by_key.get(targets.header_key(cell))
+        if col is None:
+            unknown.append(cell)
+        elif col in matched:
+            raise errors.ImportRejected(f"The header names the column {col.name!r} twice.")
+        else:
+            matched.append(col)
+    expected = ", ".join(c.name for c in target.columns)
+    if unknown:
+        raise errors.ImportRejected(
+            f"Unknown column(s) {', '.join(map(repr, unknown))}; {target.title} takes: {expected}."
+        )
+    missing = [c.name for c in target.columns if (c.required or c.name in target.key) and c not in matched]
+    if missing:
+        raise errors.ImportRejected(
+            f"Missing required column(s) {', '.join(map(repr, missing))}; {target.title} takes: {expected}."
+        )
+    return matched
+
+
+def _normalizer(col: Column) -> Callable[[str], str]:
+    steps = [targets.NORMALIZERS[name] for name in col.normalize]
+    if steps == [str.strip]:
+        return str.strip
+    if not steps:
+        return str
+
+    def normalize(value: str) -> str:
+        for step in steps:
+            value = step(value)
+        return value
+
+    return normalize
+
+
+def _parse(col: Column) -> Callable[[str], Any]:
+    """The type check for one column: text in, the value the database stores out, or Invalid."""
+    kind = col.type
+    if kind == "int":
+
+        def parse_int(v: str) -> int:
+            if not _INT.fullmatch(v):
+                raise Invalid("bad_int", f"{col.name} must be a whole number")
+            number = int(v)
+            _bounded(col, number)
+            return number
+
+        return parse_int
+    if kind == "decimal":
+
+        def parse_decimal(v: str) -> str:
+            m = _DECIMAL.fullmatch(v)
+            if not m:
+                raise Invalid("bad_decimal", f"{col.name} must be a number such as 12.50")
+            places = len(m.group(1) or m.group(2) or "")
+            if col.places is not None and places > col.places:
+                raise Invalid("bad_decimal", f"{col.name} has more than {col.places} decimal places")
+            try:
+                _bounded(col, Decimal(v))
+            except InvalidOperation:
+                raise Invalid("bad_decimal", f"{col.name} must be a number such as 12.50") from None
+            return v.lstrip("+")
+
+        return parse_decimal
+    if kind == "bool":
+
+        def parse_bool(v: str) -> bool:
+            lower = v.lower()
+            if lower in TRUE:
+                return True
+            if lower in FALSE:
+                return False
+            raise Invalid("bad_bool", f"{col.name} must be true or false (yes/no, y/n, 1/0)")
+
+        return parse_bool
+    if kind == "date":
+
+        def parse_date(v: str) -> str:
+            try:
+                if not _DATE.fullmatch(v):
+                    raise ValueError(v)
+                return dt.date.fromisoformat(v).isoformat()
+            except ValueError:
+                raise Invalid("bad_date", f"{col.name} must be a date written as YYYY-MM-DD") from None
+
+        return parse_date
+    if kind == "email":
+
+        def parse_email(v: str) -> str:
+            if not _EMAIL.fullmatch(v):
+                raise Invalid("bad_email", f"{col.name} must be an email address")
+            return v
+
+        return parse_email
+    return lambda v: v
+
+
+def _bounded(col: Column, number: Any) -> Any:
+    if col.minimum is not None and number < col.minimum:
+        raise Invalid("too_small", f"{col.name} must be at least {col.minimum:g}")
+    if col.maximum is not None and number > col.maximum:
+        raise Invalid("too_large", f"{col.name} must be at most {col.maximum:g}")
+    return number
+
+
+def converter(col: Column, *, is_key: bool = False) -> Callable[[str], Any]:
+    """Normalise, check presence, length and allowed values, then parse: one closure per column."""
+    normalize = _normalizer(col)
+    parse = _parse(col)
+    required, max_length = col.required or is_key, col.max_length
+    allowed = frozenset(col.allowed) if col.allowed is not None else None
+    shown = ", ".join(col.allowed[:20]) if col.allowed else ""
+
+    def convert(cell: str) -> Any:
+        value = normalize(cell)
+        if not value:
+            if required:
+                raise Invalid("required", f"{col.name} is required")
+            return None
+        if max_length is not None and len(value) > max_length:
+            raise Invalid("too_long", f"{col.name} is {len(value):,} characters long; the maximum is {max_length:,}")
+        if allowed is not None and value not in allowed:
+            raise Invalid("not_allowed", f"{col.name} must be one of: {shown}")
+        if "\x00" in value:
+            raise Invalid("bad_text", f"{col.name} contains a NUL character")
+        return parse(value)
+
+    return convert
+
+
+class RowChecker:
+    """Checks rows of one file in order; remembers the keys it has passed, to reject a repeated key."""
+
+    def __init__(self, target: Target, columns: Sequence[Column]) -> None:
+        self.columns = list(columns)
+        self.width = len(self.columns)
+        self._convert = [converter(c, is_key=c.name in target.key) for c in self.columns]
+        self._pairs = list(zip(self.columns, self._convert, strict=True))
+        names = [c.name for c in self.columns]
+        self._key_at = [names.index(k) for k in target.key]
+        self._key_names = list(target.key)
+        # Hashes, not keys: a million keys would cost ~100 MB as strings, ~60 MB as hashes.
+        self._seen: set[int] = set()
+
+    def check(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...] | None, list[Problem]]:
+        """The row's values (None when invalid) and its problems, one per bad cell."""
+        if len(cells) != self.width:
+            if len(cells) > self.width and not any(cells[self.width :]):
+                cells = cells[: self.width]
+            elif len(cells) > self.width:
+                return None, [
+                    Problem(number, "", "", "wrong_cell_count", f"{len(cells)} cells, but the header has {self.width}")
+                ]
+            else:
+                cells = cells + [""] * (self.width - len(cells))
+        values: list[Any] = []
+        problems: list[Problem] = []
+        for (col, convert), cell in zip(self._pairs, cells, strict=True):
+            try:
+                values.append(convert(cell))
+            except Invalid as bad:
+                problems.append(Problem(number, col.name, cell, bad.code, bad.message))
+        if problems:
+            return None, problems
+        key = tuple(values[i] for i in self._key_at)
+        digest = hash(key)
+        if digest in self._seen:
+            shown = ", ".join(f"{n}={v}" for n, v in zip(self._key_names, key, strict=True))
+            first = self._key_names[0]
+            return None, [
+                Problem(number, first, str(key[0]), "duplicate_key", f"{shown} appears in an earlier row of the file")
+            ]
+        self._seen.add(digest)
+        return tuple(values), problems

@@ -1,0 +1,81 @@
+"""The write path: one batched upsert per chunk in the caller's transaction (executemany, or COPY on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from jobdeck.imports.targets import Target
+
+STAGE = "jobdeck_import_stage"
+
+
+class Writer:
+    """Writes validated rows of the given columns into a target's table, keyed on its natural key."""
+
+    def __init__(self, target: Target, columns: Sequence[str], dialect: sa.Dialect) -> None:
+        self.target = target
+        self.columns = list(columns)
+        quote = dialect.identifier_preparer.quote
+        self._table = dialect.identifier_preparer.format_table(target.table)
+        self._cols = ", ".join(quote(c) for c in self.columns)
+        self._key = ", ".join(quote(k) for k in target.key)
+        others = [c for c in self.columns if c not in target.key]
+        self._conflict = (
+            f"ON CONFLICT ({self._key}) DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)
+            if others
+            else f"ON CONFLICT ({self._key}) DO NOTHING"
+        )
+        self._is_sqlite = dialect.name == "sqlite"
+
+    def write(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+        """Upsert `rows` inside `conn`'s transaction; returns (created, updated)."""
+        if not rows:
+            return 0, 0
+        # The raw driver connection is the same transaction; SQLAlchemy's executemany is 3-7x slower here.
+        dbapi: Any = conn.connection.dbapi_connection
+        if self._is_sqlite:
+            return self._write_sqlite(dbapi, rows)
+        return self._write_postgresql(dbapi, rows)
+
+    def _write_sqlite(self, dbapi: Any, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+        marks = ", ".join("?" * len(self.columns))
+        cur = dbapi.cursor()
+        try:
+            # An upsert keeps an updated row's rowid and gives new rows higher ones: that counts the created.
+            before = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {self._table}").fetchone()[0]
+            cur.executemany(f"INSERT INTO {self._table} ({self._cols}) VALUES ({marks}) {self._conflict}", rows)
+            created = cur.execute(f"SELECT count(*) FROM {self._table} WHERE rowid > ?", (before,)).fetchone()[0]
+        finally:
+            cur.close()
+        return created, len(rows) - created
+
+    def _write_postgresql(self, dbapi: Any, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
+        with dbapi.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT {self._cols} FROM {self._table} WITH NO DATA"
+            )
+            with cur.copy(f"COPY {STAGE} ({self._cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            # xmax is 0 only on a freshly inserted row version: that tells created from updated.
+            cur.execute(
+                f"WITH written AS (INSERT INTO {self._table} ({self._cols}) SELECT {self._cols} FROM {STAGE} "
+                f"{self._conflict} RETURNING (xmax = 0) AS created) "
+                "SELECT count(*) FILTER (WHERE created), count(*) FROM written"
+            )
+            created, total = cur.fetchone()
+            cur.execute(f"DROP TABLE {STAGE}")
+        return int(created), int(total) - int(created)
+
+    def existing(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """How many of these rows' keys are already in the table (what a dry run would update)."""
+        if not rows:
+            return 0
+        at = [self.columns.index(k) for k in self.target.key]
+        keys = [tuple(row[i] for i in at) for row in rows]
+        cols = [self.target.table.c[k] for k in self.target.key]
+        stmt = sa.select(sa.func.count()).select_from(self.target.table).where(sa.tuple_(*cols).in_(keys))
+        return int(conn.execute(stmt).scalar_one())
