@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 
 from jobdeck import access, errors, files, model, passwords
 from jobdeck.imports import job as import_job
-from jobdeck.imports import targets as import_targets
+from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
 from jobdeck.runner.registry import REGISTRY, JobType, Registry
 from jobdeck.runner.worker import Worker
@@ -66,7 +66,7 @@ class Service:
             migrate.ensure(service.db)
         else:
             migrate.check(service.db)
-        import_targets.ensure_tables(service.db)
+        target_registry.ensure_tables(service.db)
         return service
 
     def close(self) -> None:
@@ -245,9 +245,9 @@ class Service:
         return Worker(self.db, self.files, self.registry, **options)
 
     # -- imports -------------------------------------------------------------------------------
-    def import_targets(self) -> list[import_targets.Target]:
+    def import_targets(self) -> list[target_registry.Target]:
         """Every registered import target."""
-        return import_targets.TARGETS.all()
+        return target_registry.TARGETS.all()
 
     def start_import(
         self,
@@ -263,7 +263,7 @@ class Service:
         run_at: str | None = "/imports/new",
     ) -> model.Job:
         """Store an upload and queue its import, the file recorded as the job's Input File in the same transaction."""
-        chosen = import_targets.TARGETS.get(target)
+        chosen = target_registry.TARGETS.get(target)
         name = upload.clean_filename(filename)
         job_type = self.job_type_for(user, import_job.JOB_TYPE)
         params = job_type.validate_params(

@@ -29,12 +29,13 @@ class SubtaskHandle:
         """A write transaction that also marks this subtask completed; it commits only while the lease holds."""
         ctx = self._ctx
         with ctx.db.write() as conn:
-            ok = transitions.end_subtask(
-                ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
-            )
-            if not ok:
+            if not transitions.holds(ctx.db, conn, ctx.job.id, ctx.lease_token):
+                ctx.mark_lost()
                 raise errors.LeaseLost()
             yield conn
+            transitions.end_subtask(
+                ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
+            )
         self.finished = True
 
 
