@@ -1,0 +1,147 @@
+"""Real worker processes (`python -m jobdeck worker`) on both databases: many at once, SIGKILL, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from jobdeck import model
+from jobdeck.store import jobs as job_rows
+from jobdeck.store import schema
+from jobdeck.store.database import Database
+from tests import kinds
+from tests.conftest import wait_for
+from tests.runner import kinds_extra
+
+pytestmark = pytest.mark.slow
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+JOB_MODULES = f"jobdeck.demo,tests.kinds,{kinds_extra.__name__}"
+j = schema.jobs
+
+
+class Workers:
+    """Starts `jobdeck worker` processes against one database and never leaves one running."""
+
+    def __init__(self, database_url: str, tmp_path: pathlib.Path) -> None:
+        self.database_url = database_url
+        self.tmp_path = tmp_path
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
+        environ.update(
+            JOBDECK_DATABASE_URL=self.database_url,
+            JOBDECK_DATA_DIR=str(self.tmp_path / "data"),
+            JOBDECK_JOB_MODULES=JOB_MODULES,
+            PYTHONPATH=os.pathsep.join([str(ROOT), environ.get("PYTHONPATH", "")]),
+            **env,
+        )
+        log = open(self.tmp_path / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115 (the process owns it)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jobdeck", "worker", *args], cwd=ROOT, env=environ, stdout=log, stderr=log
+        )
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.tmp_path.glob("worker-*.log")))
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def workers(database_url: str, tmp_path: pathlib.Path) -> Iterator[Workers]:
+    pool = Workers(database_url, tmp_path)
+    yield pool
+    pool.stop_all()
+
+
+def statuses(db: Database) -> dict[str, int]:
+    with db.read() as conn:
+        return dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
+
+
+def jobs_by_id(db: Database, ids: list[int]) -> dict[int, model.Job]:
+    with db.read() as conn:
+        return {i: job_rows.get(conn, i) for i in ids}
+
+
+def submit(db: Database, type_name: str, count: int, max_attempts: int = 1, **params: object) -> list[int]:
+    new = job_rows.NewJob(type=type_name, params=dict(params), max_attempts=max_attempts)
+    return job_rows.submit_many(db, [new] * count)
+
+
+def test_four_processes_of_four_threads_run_each_of_5000_jobs_exactly_once(db: Database, workers: Workers) -> None:
+    kinds.create_ledger(db.engine)
+    ids = submit(db, "t_record", 5000, max_attempts=3)
+    procs = [workers.start("--burst", "--concurrency", "4") for _ in range(4)]
+    for proc in procs:
+        assert proc.wait(timeout=150) == 0, workers.logs()
+    with db.read() as conn:
+        runs = dict(
+            conn.execute(sa.select(kinds.ledger.c.job_id, sa.func.count()).group_by(kinds.ledger.c.job_id)).all()
+        )
+        pids = set(conn.execute(sa.select(kinds.ledger.c.pid).distinct()).scalars())
+    assert sorted(runs) == ids
+    assert set(runs.values()) == {1}, "some job ran more than once"
+    assert statuses(db) == {"completed": 5000}
+    assert pids <= {p.pid for p in procs} and len(pids) > 1, "the work was not shared between processes"
+
+
+def test_jobs_of_a_killed_worker_are_requeued_or_failed_naming_it_once_the_lease_expires(
+    db: Database, workers: Workers
+) -> None:
+    lease = {"JOBDECK_LEASE_SECONDS": "2"}
+    doomed = submit(db, "t_hang", 2, max_attempts=1, seconds=60)
+    again = submit(db, "t_stall_first_attempt", 2, max_attempts=2, seconds=60)
+    victim = workers.start("--concurrency", "4", **lease)
+    wait_for(lambda: statuses(db) == {"in_progress": 4}, timeout=30)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+    workers.start("--concurrency", "4", **lease)  # its reaper finds the expired leases; then it runs the requeued
+    wait_for(lambda: statuses(db) == {"failed": 2, "completed": 2}, timeout=30)
+
+    jobs = jobs_by_id(db, doomed + again)
+    for job_id in doomed:
+        assert jobs[job_id].status is model.Status.FAILED
+        assert f"pid {victim.pid}" in (jobs[job_id].error or "")
+        assert jobs[job_id].failed_at is not None and jobs[job_id].lease_expires_at is None
+    for job_id in again:
+        assert (jobs[job_id].status, jobs[job_id].attempt) == (model.Status.COMPLETED, 2)
+    with db.read() as conn:
+        notes = [line.message for line in job_rows.log_lines(conn, again[0])]
+    assert any(f"pid {victim.pid}" in note and "requeued" in note for note in notes)
+
+
+def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back_the_rest(
+    db: Database, workers: Workers
+) -> None:
+    quick = submit(db, "t_hang", 2, seconds=1)
+    slow = submit(db, "t_hang", 2, seconds=60)
+    proc = workers.start("--concurrency", "4", JOBDECK_SHUTDOWN_GRACE_SECONDS="4")
+    wait_for(lambda: statuses(db) == {"in_progress": 4}, timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 0, workers.logs()
+
+    jobs = jobs_by_id(db, quick + slow)
+    assert [jobs[i].status for i in quick] == [model.Status.COMPLETED] * 2
+    for job_id in slow:
+        job = jobs[job_id]
+        assert (job.status, job.attempt, job.worker_id, job.lease_token) == (model.Status.QUEUED, 0, None, None)
+    assert statuses(db) == {"completed": 2, "queued": 2}
+    with db.read() as conn:
+        live = conn.execute(sa.select(sa.func.count()).select_from(schema.workers)).scalar_one()
+    assert live == 0, "the worker did not deregister"
