@@ -1,0 +1,78 @@
+"""The demo's first sight: an admin and a user with generated passwords, and a little real job history."""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+
+import click
+
+from jobdeck import errors, model
+from jobdeck.service import Service
+from jobdeck.store.jobs import JobFilter
+
+log = logging.getLogger(__name__)
+
+ADMIN = "admin"
+USER = "demo"
+GOOD_CONTACTS = [
+    ("Ada", "Lovelace", "ada@example.com", "+44 20 7946 0001", "Analytical Engines", "GB"),
+    ("Grace", "Hopper", "grace@example.com", "+1 202 555 0101", "US Navy", "US"),
+    ("Alan", "Turing", "alan@example.com", "", "Bletchley Park", "GB"),
+    ("Katherine", "Johnson", "katherine@example.com", "", "NASA", "US"),
+    ("Edsger", "Dijkstra", "edsger@example.com", "", "Eindhoven University", "NL"),
+]
+BAD_CONTACTS = [
+    ("", "Nobody", "not-an-email", "", "", "ZZ"),
+    ("=cmd|' /C calc'!A0", "Formula", "formula@example.com", "", "", "XX"),
+]
+
+
+def ensure_demo(service: Service) -> None:
+    """Create the demo accounts if they are missing (printing their passwords once), and on a fresh
+    ledger run a few real jobs so both tabs show completed, failed and running rows."""
+    admin = _ensure_user(service, ADMIN, "Demo Admin", is_admin=True)
+    user = _ensure_user(service, USER, "Demo User", is_admin=False)
+    if service.list_jobs(admin, JobFilter(), limit=1).items:
+        return
+    log.info("seeding the demo history")
+    for who in (admin, user):
+        service.start_job(who, "sleep", {"seconds": 0.3, "steps": 3}, run_at="/settings/maintenance")
+        service.start_job(
+            who, "fail", {"message": f"Demo failure started by {who.username}"}, run_at="/settings/maintenance"
+        )
+        service.start_job(who, "noop", {}, run_at="/settings/maintenance")
+        _import(service, who, "contacts", _contacts_csv(bad=True), f"contacts-{who.username}.csv", "skip")
+        _import(service, who, "contacts", _contacts_csv(bad=True), f"strict-{who.username}.csv", "fail")
+    service.worker(2).run(burst=True)
+    # Left queued for the server's own workers: rows that are in progress when the page first opens.
+    service.start_job(user, "sleep", {"seconds": 90, "steps": 30}, run_at="/settings/maintenance")
+    _import(service, user, "contacts", _contacts_csv(bad=False), "contacts-latest.csv", "skip")
+
+
+def _ensure_user(service: Service, username: str, display_name: str, *, is_admin: bool) -> model.User:
+    try:
+        return service.user(username)
+    except errors.UserNotFound:
+        pass
+    password = secrets.token_urlsafe(12)
+    user = service.create_user(username, password, is_admin=is_admin, display_name=display_name)
+    role = "admin" if is_admin else "user"
+    click.echo(f"Created demo {role} {username!r} with password: {password}  (shown once; note it down)")
+    return user
+
+
+def _contacts_csv(*, bad: bool) -> bytes:
+    rows = ["first_name,last_name,email,phone,company,country"]
+    people = GOOD_CONTACTS + (BAD_CONTACTS if bad else [])
+    for person in people:
+        rows.append(",".join(f'"{cell}"' if "," in cell or "'" in cell else cell for cell in person))
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _import(service: Service, user: model.User, target: str, data: bytes, name: str, on_error: str) -> None:
+    try:
+        service.start_import(user, io.BytesIO(data), name, target, on_error=on_error, run_at="/imports/new")
+    except (errors.UnknownTarget, errors.UnknownJobType) as exc:
+        log.warning("demo import skipped: %s", exc)

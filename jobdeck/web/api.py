@@ -1,0 +1,263 @@
+"""The JSON API under /api/v1 (DESIGN.md §6): every job, file and action goes through the service's access checks."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import urllib.parse
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.security import OAuth2PasswordRequestForm
+
+from jobdeck import errors, model, views
+from jobdeck.service import Service
+from jobdeck.web import auth, schemas
+from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web.listing import ListQuery, list_query
+
+MAX_ID = 2**63 - 1
+JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
+FileId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: Types a download is served as; anything else is a plain byte stream.
+SERVED_TYPES = {
+    "text/csv",
+    "text/plain",
+    "application/json",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": schemas.Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
+}
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+
+
+def json_body(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The views' dicts as they are: the API and the CLI's --json print the same bytes for the same job."""
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def detail_body(service: Service, detail: Any) -> dict[str, Any]:
+    job: model.Job = detail.job
+    title = service.registry.get(job.type).title if job.type in service.registry else job.type
+    log = [{"at": views.timestamp(line.at), "level": line.level, "message": line.message} for line in detail.log]
+    return {**views.job_detail(detail), "title": title, "log": log}
+
+
+@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses={429: PROBLEMS[401]})
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
+    """OAuth2 password flow: trade a username and password for a bearer token."""
+    user = auth.authenticate(service, form.username, form.password)
+    return {"access_token": auth.issue_token(service, user), "token_type": "bearer"}
+
+
+@router.get("/me", response_model=schemas.Me, tags=["auth"])
+def me(user: ApiUser) -> Any:
+    return {"username": user.username, "display_name": user.display_name, "is_admin": user.is_admin}
+
+
+@router.get("/jobs", response_model=schemas.JobPage, tags=["jobs"])
+def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]) -> Any:
+    """A keyset page of the jobs the caller may see: admins see everyone's, other users their own."""
+    try:
+        page = service.list_jobs(
+            user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
+        )
+    except (sa.exc.DataError, OverflowError) as exc:  # a forged cursor holding an out-of-range value
+        raise errors.InvalidCursor() from exc
+    return json_body(views.page(page.items, page.next_cursor))
+
+
+@router.post("/jobs", status_code=202, response_model=schemas.JobSummary, tags=["jobs"])
+def start_job(body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
+    """Start a job of a type the caller may start (GET /job-types lists them)."""
+    _check_text(body.params, "params")
+    job = service.start_job(user, body.type, body.params)
+    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+@router.get("/jobs/{job_id}", response_model=schemas.JobDetailOut, tags=["jobs"])
+def get_job(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
+    return json_body(detail_body(service, service.job_detail(user, job_id)))
+
+
+@router.get(
+    "/jobs/{job_id}/files/{file_id}",
+    tags=["jobs"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "the file, as an attachment"}},
+)
+def download(job_id: JobId, file_id: FileId, user: ApiUser, service: ServiceDep) -> Response:
+    """A job's file (input, output or error report), always as an attachment under a server-chosen name."""
+    job_file, chunks = service.open_file(user, job_id, file_id)
+    content_type = job_file.content_type if job_file.content_type in SERVED_TYPES else "application/octet-stream"
+    headers = {
+        "Content-Disposition": content_disposition(job_file.name, job_file.id),
+        "Content-Length": str(job_file.size),
+    }
+    return StreamingResponse(_close_after(chunks), media_type=content_type, headers=headers)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=schemas.JobSummary, tags=["jobs"], responses={409: PROBLEMS[401]})
+def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
+    """Ask a queued or running job to stop; it ends Cancelled."""
+    return json_body(views.job_summary(service.cancel(user, job_id)))
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=schemas.JobSummary,
+    tags=["jobs"],
+    responses={409: PROBLEMS[401]},
+)
+def retry(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
+    """Start a failed job again as a new job with the same type, parameters and input files."""
+    job = service.retry(user, job_id)
+    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+@router.get("/job-types", response_model=list[schemas.JobTypeOut], tags=["jobs"])
+def job_types(user: ApiUser, service: ServiceDep) -> Any:
+    """The system operations the caller may start (the Application Maintenance page)."""
+    return [
+        {
+            "name": t.name,
+            "title": t.title,
+            "tab": t.tab.value,
+            "params_schema": t.params.model_json_schema() if t.params else None,
+        }
+        for t in service.job_types_for(user)
+    ]
+
+
+@router.get("/import-targets", response_model=list[schemas.ImportTargetOut], tags=["imports"])
+def import_targets(user: ApiUser, service: ServiceDep) -> Any:
+    return [target_body(t) for t in service.import_targets()]  # type: ignore[attr-defined]
+
+
+@router.get(
+    "/import-targets/{name}/template",
+    tags=["imports"],
+    responses={200: {"content": {"text/csv": {}}, "description": "a CSV with the target's header row"}},
+)
+def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, service: ServiceDep) -> Response:
+    """A CSV holding just the header row a file for this target should have."""
+    target = find_target(service, name)
+    headers = {"Content-Disposition": content_disposition(f"{target.name}-template.csv", 0)}
+    return Response(target.template_csv(), media_type="text/csv", headers=headers)
+
+
+@router.post(
+    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses={413: PROBLEMS[401]}
+)
+def start_import(
+    user: ApiUser,
+    service: ServiceDep,
+    file: Annotated[UploadFile, File(description="CSV or XLSX")],
+    target: Annotated[str, Form(max_length=100)],
+    on_error: Annotated[Literal["skip", "fail"], Form()] = "skip",
+    dry_run: Annotated[bool, Form()] = False,
+    encoding: Annotated[str | None, Form(max_length=40, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
+) -> Any:
+    """Upload a file to import into a target; the import runs as a job on the Imports tab."""
+    job = run_import(service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding or None)
+    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+# -- helpers shared with the pages ------------------------------------------------------------
+def run_import(
+    service: Service,
+    user: model.User,
+    upload: UploadFile,
+    target: str,
+    *,
+    on_error: str,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    run_at: str = "/imports/new",
+) -> model.Job:
+    """Start an import from an uploaded file: Starlette has spooled it to disk past 1 MB; it is read in chunks."""
+    if upload.size is not None and upload.size > service.settings.max_upload_mb * 1024 * 1024:
+        raise errors.FileTooLarge()
+    job: model.Job = service.start_import(  # type: ignore[attr-defined]
+        user,
+        upload.file,
+        clean_filename(upload.filename or "upload.csv"),
+        target,
+        on_error=on_error,
+        dry_run=dry_run,
+        encoding=encoding,
+        run_at=run_at,
+    )
+    return job
+
+
+def find_target(service: Service, name: str) -> Any:
+    for t in service.import_targets():  # type: ignore[attr-defined]
+        if t.name == name:
+            return t
+    raise errors.UnknownTarget(f"No import target named {name!r}.")
+
+
+def target_body(t: Any) -> dict[str, Any]:
+    columns = [
+        {
+            "name": c.name,
+            "type": c.type,
+            "required": c.required,
+            "max_length": c.max_length,
+            "allowed": list(c.allowed) if c.allowed is not None else None,
+        }
+        for c in t.columns
+    ]
+    return {
+        "name": t.name,
+        "title": t.title,
+        "description": getattr(t, "description", ""),
+        "columns": columns,
+        "key": list(t.key),
+        "template_url": f"/api/v1/import-targets/{urllib.parse.quote(t.name)}/template",
+    }
+
+
+def clean_filename(name: str) -> str:
+    """A name safe to show and to offer back: no directories, no control or bidi characters, at most 200 chars."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    name = name.strip(" .") or "file"
+    return name[:200]
+
+
+def content_disposition(name: str, file_id: int) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name, both derived from the cleaned stored name."""
+    safe = clean_filename(name)
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", safe) or f"file-{file_id}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(safe, safe='')}"
+
+
+def _check_text(value: Any, where: str) -> None:
+    """NUL cannot be stored in PostgreSQL text or JSON: refuse it up front with a clear message."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise errors.InvalidParams(f"{where}: text may not contain NUL characters.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, where)
+            _check_text(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, where)
+
+
+def _close_after(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,72 @@
+"""create_app: the whole web application assembled in one place (routes, guard, errors, static files, workers)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import prometheus_client
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from jobdeck.runner.supervisor import EmbeddedWorkers
+from jobdeck.service import Service
+from jobdeck.web import api, guard, pages, problems, render, schemas
+
+log = logging.getLogger(__name__)
+
+ops = APIRouter(tags=["operations"])
+
+
+@ops.get("/healthz", response_model=schemas.Health)
+def healthz() -> Any:
+    """The process answers (load balancers and supervisors poll this)."""
+    return JSONResponse({"status": "ok"})
+
+
+@ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics() -> Response:
+    """Prometheus text from the default registry."""
+    return Response(prometheus_client.generate_latest(), media_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+def create_app(service: Service) -> FastAPI:
+    """The application for this service; with `settings.workers > 0` it also runs that many worker threads."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        if service.settings.workers > 0:
+            embedded = EmbeddedWorkers(service.worker())
+            embedded.start()
+            log.info("started %d embedded worker thread(s)", service.settings.workers)
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                embedded.stop()
+
+    app = FastAPI(
+        title="jobdeck",
+        summary="Background jobs, imports and the Job Management page",
+        version="1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.include_router(ops)
+    app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")
+    problems.install(app)
+    app.add_middleware(
+        guard.Guard,
+        max_body_bytes=service.settings.max_upload_mb * 1024 * 1024,
+        hsts=service.settings.secure_cookies,
+    )
+    return app

@@ -1,0 +1,92 @@
+"""FastAPI dependencies: the service, the current user (bearer token or session cookie), and CSRF checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Form, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from jobdeck import errors, model
+from jobdeck.service import Service
+from jobdeck.web import auth
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Declares the bearer scheme in the OpenAPI document; the lookup itself is `_identify`.
+bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def _identify(request: Request, service: Service) -> model.User | None:
+    """Look the caller up once per request. A bearer header that fails is not rescued by a cookie."""
+    if getattr(request.state, "identified", False):
+        user: model.User | None = request.state.user
+        return user
+    user, session = None, None
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer":
+            user = auth.find_token(service, token.strip())
+    else:
+        cookie = request.cookies.get(auth.session_cookie_name(service.settings))
+        if cookie:
+            session = auth.find_session(service, cookie)
+            user = session.user if session else None
+    request.state.identified = True
+    request.state.user = user
+    request.state.session = session
+    return user
+
+
+def optional_user(request: Request, service: ServiceDep) -> model.User | None:
+    return _identify(request, service)
+
+
+def api_user(request: Request, service: ServiceDep, _token: Annotated[str | None, Depends(bearer)]) -> model.User:
+    """The API caller; a state change made with the session cookie must also carry the X-CSRF-Token header."""
+    user = _identify(request, service)
+    if user is None:
+        raise errors.NotAuthenticated()
+    session: auth.Session | None = request.state.session
+    unsafe = request.method not in SAFE_METHODS
+    if (
+        unsafe
+        and session is not None
+        and not auth.same_secret(session.csrf_token, request.headers.get(auth.CSRF_HEADER))
+    ):
+        raise errors.CsrfRejected()
+    return user
+
+
+def page_user(request: Request, service: ServiceDep) -> model.User:
+    """The signed-in user of a page; anyone else is sent to the login page."""
+    user = _identify(request, service)
+    if user is None or request.state.session is None:
+        raise errors.NotAuthenticated()
+    return user
+
+
+def page_writer(
+    request: Request,
+    user: Annotated[model.User, Depends(page_user)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> model.User:
+    """A signed-in user posting a form that carries this session's synchronizer token."""
+    session: auth.Session = request.state.session
+    if not auth.same_secret(session.csrf_token, csrf_token):
+        raise errors.CsrfRejected()
+    return user
+
+
+ApiUser = Annotated[model.User, Depends(api_user)]
+PageUser = Annotated[model.User, Depends(page_user)]
+PageWriter = Annotated[model.User, Depends(page_writer)]
+OptionalUser = Annotated[model.User | None, Depends(optional_user)]

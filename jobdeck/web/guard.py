@@ -1,0 +1,95 @@
+"""The outermost layer: security headers on every response, a body-size cap, and the cross-site request check."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from jobdeck import errors
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Form fields and multipart framing on top of the file itself.
+FORM_OVERHEAD_BYTES = 256 * 1024
+
+
+class Guard:
+    """Pure ASGI (no BaseHTTPMiddleware): it adds headers as the response starts and refuses requests
+    before the application reads a byte of their body."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts: bool) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes + FORM_OVERHEAD_BYTES
+        self.headers = [*HEADERS, HSTS] if hsts else list(HEADERS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_headers = dict(scope["headers"])
+        path: str = scope["path"]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in self.headers if n not in present]
+                if path.startswith("/static/"):
+                    extra.append((b"cache-control", b"public, max-age=3600"))
+                elif b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        if scope["method"] not in SAFE_METHODS:
+            site = request_headers.get(b"sec-fetch-site", b"").decode("latin-1").lower()
+            if site in ("cross-site", "same-site"):
+                await _refuse(send_with_headers, path, 403, "Forbidden", errors.CsrfRejected().message)
+                return
+        length = request_headers.get(b"content-length")
+        if length is not None:
+            try:
+                too_long = int(length) > self.max_body_bytes
+            except ValueError:
+                await _refuse(send_with_headers, path, 400, "Bad Request", "Content-Length is not a number.")
+                return
+            if too_long:
+                await _refuse(send_with_headers, path, 413, "Content Too Large", errors.FileTooLarge().message)
+                return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise errors.FileTooLarge()  # a chunked body that grew past the cap
+            return message
+
+        await self.app(scope, counting_receive, send_with_headers)
+
+
+async def _refuse(send: Send, path: str, status: int, title: str, detail: str) -> None:
+    if path.startswith("/api/"):
+        body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+        content_type = b"application/problem+json"
+    else:
+        body = f"{status} {title}: {detail}\n".encode()
+        content_type = b"text/plain; charset=utf-8"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,96 @@
+"""The grid's query parameters, shared by the list API and the page: validated, then mapped onto a JobFilter."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import Query
+
+from jobdeck import errors, model
+from jobdeck.store.jobs import JobFilter
+
+#: Sort keys the grid offers, one per column (allow-list: anything else is a 422 before the store sees it).
+SortKey = Literal["id", "type", "description", "status", "created_at", "started_at", "ended_at", "failed_at", "run_by"]
+PAGE_SIZES = (25, 50, 100)
+#: Printable text only: control characters (NUL above all) never reach a query.
+TEXT = r"^[^\x00-\x1f\x7f]*$"
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class ListQuery:
+    flt: JobFilter
+    sort: str
+    order: str
+    limit: int
+    cursor: str | None
+
+    def params(self, **changes: object) -> dict[str, str | list[str]]:
+        """These parameters as a query string mapping (for links, the pager and the live refresh)."""
+        f = self.flt
+        out: dict[str, str | list[str]] = {}
+        if f.tab:
+            out["tab"] = f.tab.value
+        if f.statuses:
+            out["status"] = [s.value for s in f.statuses]
+        for name, value in (("type", f.type), ("run_by", f.run_by), ("q", f.q)):
+            if value:
+                out[name] = value
+        if f.created_from:
+            out["from"] = f.created_from.isoformat().replace("+00:00", "Z")
+        if f.created_to:
+            out["to"] = f.created_to.isoformat().replace("+00:00", "Z")
+        out.update(sort=self.sort, order=self.order, limit=str(self.limit))
+        if self.cursor:
+            out["cursor"] = self.cursor
+        for key, change in changes.items():
+            if change is None:
+                out.pop(key, None)
+            else:
+                out[key] = [str(v) for v in change] if isinstance(change, list) else str(change)
+        return out
+
+
+def _moment(value: dt.date | dt.datetime | None, *, end: bool, name: str) -> dt.datetime | None:
+    """A date means the whole day (UTC): `from` its first instant, `to` up to the next day."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    else:
+        moment = dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        if end:
+            moment += dt.timedelta(days=1)
+    if not EARLIEST <= moment <= LATEST:
+        raise errors.InvalidParams(f"{name}: the date must lie between 1970 and 9000.")
+    return moment.astimezone(dt.UTC)
+
+
+def list_query(
+    tab: Annotated[model.Tab | None, Query(description="general or imports")] = None,
+    status: Annotated[list[model.Status] | None, Query(description="repeat to allow several")] = None,
+    type: Annotated[str | None, Query(max_length=100, pattern=TEXT, description="job type name")] = None,
+    run_by: Annotated[str | None, Query(max_length=150, pattern=TEXT, description="username")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, pattern=TEXT, description="a job id or words of the description")
+    ] = None,
+    from_: Annotated[dt.datetime | dt.date | None, Query(alias="from", description="created at or after")] = None,
+    to: Annotated[dt.datetime | dt.date | None, Query(description="created before (a date: up to its end)")] = None,
+    sort: Annotated[SortKey, Query()] = "id",
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]*$")] = None,
+) -> ListQuery:
+    flt = JobFilter(
+        tab=tab,
+        statuses=tuple(dict.fromkeys(status or ())),
+        type=type or None,
+        run_by=run_by or None,
+        q=(q or "").strip() or None,
+        created_from=_moment(from_, end=False, name="from"),
+        created_to=_moment(to, end=True, name="to"),
+    )
+    return ListQuery(flt=flt, sort=sort, order=order, limit=limit, cursor=cursor or None)

@@ -1,0 +1,288 @@
+"""The HTML pages: login, Application Maintenance, the Job Management grid and detail view, and the import page."""
+
+from __future__ import annotations
+
+import dataclasses
+import urllib.parse
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from jobdeck import access, errors, model
+from jobdeck.service import Service, safe_run_at
+from jobdeck.store.jobs import JobFilter
+from jobdeck.web import api, auth, render
+from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep
+from jobdeck.web.listing import PAGE_SIZES, ListQuery, list_query
+
+router = APIRouter(include_in_schema=False)
+JobId = Annotated[int, Path(ge=1, le=api.MAX_ID)]
+GRID = "/settings/maintenance/jobs"
+TABS = [(model.Tab.GENERAL, "General"), (model.Tab.IMPORTS, "Imports")]
+#: The grid's columns in the seed's order, with the sort key each one offers.
+COLUMNS = [
+    ("Status", "status"),
+    ("Job ID", "id"),
+    ("Job", "type"),
+    ("Description", "description"),
+    ("Start", "started_at"),
+    ("End", "ended_at"),
+    ("Failed", "failed_at"),
+    ("Run By", "run_by"),
+]
+
+
+def see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+@router.get("/")
+def home() -> Response:
+    return see_other(GRID)
+
+
+# -- signing in and out ---------------------------------------------------------------------------
+def _login_page(request: Request, next_url: str, *, error: str = "", status: int = 200) -> Response:
+    token = auth.new_secret()
+    response = render.page(
+        request, "login.html", {"next": next_url, "login_csrf": token, "error": error}, status=status
+    )
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.service.settings.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, user: OptionalUser, next: str = GRID) -> Response:
+    target = safe_run_at(next) or GRID
+    if user is not None and request.state.session is not None:
+        return see_other(target)
+    return _login_page(request, target)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    service: ServiceDep,
+    username: Annotated[str, Form(max_length=150)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=500)] = GRID,
+) -> Response:
+    target = safe_run_at(next) or GRID
+    if not auth.same_secret(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_page(request, target, error=errors.CsrfRejected().message, status=403)
+    try:
+        user = auth.authenticate(service, username.strip(), password)
+    except errors.LoginThrottled as exc:
+        return _login_page(request, target, error=exc.message, status=429)
+    except errors.BadCredentials as exc:
+        return _login_page(request, target, error=exc.message, status=401)
+    cookie_name = auth.session_cookie_name(service.settings)
+    old = request.cookies.get(cookie_name)
+    if old:
+        auth.end_session(service, old)
+    session = auth.start_session(service, user)
+    response = see_other(target)
+    response.set_cookie(
+        cookie_name,
+        session.id,
+        max_age=service.settings.session_max_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=service.settings.secure_cookies,
+        path="/",
+    )
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
+    auth.end_session(service, request.state.session.id)
+    response = see_other("/login")
+    response.delete_cookie(auth.session_cookie_name(service.settings), path="/")
+    return response
+
+
+# -- Application Maintenance ---------------------------------------------------------------------
+def param_fields(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Form fields for a job type's parameters, read from its pydantic JSON schema."""
+    if not schema:
+        return []
+    required = set(schema.get("required", []))
+    fields = []
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type", "string")
+        fields.append(
+            {
+                "name": name,
+                "label": prop.get("title", name),
+                "kind": kind,
+                "input": {"integer": "number", "number": "number", "boolean": "checkbox"}.get(kind, "text"),
+                "step": "1" if kind == "integer" else "any",
+                "default": prop.get("default", ""),
+                "min": prop.get("minimum"),
+                "max": prop.get("maximum"),
+                "required": name in required,
+                "help": prop.get("description", ""),
+            }
+        )
+    return fields
+
+
+@router.get("/settings/maintenance")
+def maintenance(request: Request, user: PageUser, service: ServiceDep) -> Response:
+    operations = [
+        {"type": t, "fields": param_fields(t.params.model_json_schema() if t.params else None)}
+        for t in service.job_types_for(user)
+    ]
+    return render.page(request, "maintenance.html", {"operations": operations, "nav": "maintenance"})
+
+
+@router.post("/settings/maintenance/start")
+def start_operation(
+    user: PageWriter,
+    service: ServiceDep,
+    form: Annotated[FormData, Depends(form_data)],
+    type: Annotated[str, Form(max_length=100)],
+) -> Response:
+    job_type = service.job_type_for(user, type)
+    params: dict[str, Any] = {}
+    for field in param_fields(job_type.params.model_json_schema() if job_type.params else None):
+        raw = form.get(f"p_{field['name']}")
+        if field["kind"] == "boolean":
+            params[field["name"]] = raw is not None
+        elif isinstance(raw, str) and raw.strip():
+            params[field["name"]] = _convert(raw.strip(), field["kind"], field["label"])
+    job = service.start_job(user, type, params, run_at="/settings/maintenance")
+    return see_other(f"{GRID}/{job.id}")
+
+
+def _convert(raw: str, kind: str, label: str) -> Any:
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            return float(raw)
+    except ValueError:
+        raise errors.InvalidParams(f"{label}: {raw!r} is not a number.") from None
+    return raw
+
+
+# -- the grid ------------------------------------------------------------------------------------
+@router.get(GRID)
+def grid(
+    request: Request, user: PageUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]
+) -> Response:
+    if query.flt.tab is None:
+        query = ListQuery(
+            flt=_with_tab(query, model.Tab.GENERAL), sort=query.sort, order=query.order, limit=query.limit, cursor=None
+        )
+    page = service.list_jobs(
+        user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
+    )
+    tab = query.flt.tab or model.Tab.GENERAL
+    context = {
+        "nav": "jobs",
+        "tab": tab,
+        "tabs": [(t, label, _url(GRID, {"tab": t.value})) for t, label in TABS],
+        "jobs": page.items,
+        "titles": {t.name: t.title for t in service.registry.all()},
+        "types": [t for t in service.registry.all() if t.tab is tab],
+        "users": service.users() if user.is_admin else [],
+        "query": query,
+        "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
+        "page_sizes": PAGE_SIZES,
+        "next_url": _url(GRID, query.params(cursor=page.next_cursor)) if page.next_cursor else None,
+        "first_url": _url(GRID, query.params(cursor=None)) if query.cursor else None,
+        "filtered": bool(query.flt.statuses or query.flt.type or query.flt.run_by or query.flt.q)
+        or bool(query.flt.created_from or query.flt.created_to),
+    }
+    return render.page(request, "jobs.html", context)
+
+
+def _with_tab(query: ListQuery, tab: model.Tab) -> JobFilter:
+    return dataclasses.replace(query.flt, tab=tab)
+
+
+def _sort_link(query: ListQuery, key: str) -> dict[str, str]:
+    """The column header's link: sort by this column, flipping the order when it is already the sort."""
+    current = query.sort == key
+    order = ("asc" if query.order == "desc" else "desc") if current else "desc"
+    aria = ("descending" if query.order == "desc" else "ascending") if current else "none"
+    return {"url": _url(GRID, query.params(sort=key, order=order, cursor=None)), "aria": aria}
+
+
+def _url(path: str, params: dict[str, Any]) -> str:
+    return path + "?" + urllib.parse.urlencode(params, doseq=True)
+
+
+# -- the detail view -------------------------------------------------------------------------------
+@router.get(GRID + "/{job_id}")
+def job_detail(request: Request, job_id: JobId, user: PageUser, service: ServiceDep) -> Response:
+    detail = service.job_detail(user, job_id)
+    job = detail.job
+    job_type = service.registry.get(job.type) if job.type in service.registry else None
+    context = {
+        "nav": "jobs",
+        "detail": detail,
+        "job": job,
+        "title": job_type.title if job_type else job.type,
+        "can_cancel": access.can_cancel(user, job),
+        "can_retry": job_type is not None and access.can_retry(user, job, job_type.audience),
+        "back_url": _url(GRID, {"tab": job.tab.value}),
+        "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
+    }
+    return render.page(request, "job.html", context)
+
+
+@router.post(GRID + "/{job_id}/cancel")
+def cancel(job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
+    service.cancel(user, job_id)
+    return see_other(f"{GRID}/{job_id}")
+
+
+@router.post(GRID + "/{job_id}/retry")
+def retry(job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
+    job = service.retry(user, job_id)
+    return see_other(f"{GRID}/{job.id}")
+
+
+# -- the import page -------------------------------------------------------------------------------
+@router.get("/imports/new")
+def import_form(request: Request, user: PageUser, service: ServiceDep, target: str = "") -> Response:
+    targets = [api.target_body(t) for t in _targets(service)]
+    chosen = next((t for t in targets if t["name"] == target), targets[0] if targets else None)
+    context = {"nav": "imports", "targets": targets, "chosen": chosen, "max_upload_mb": service.settings.max_upload_mb}
+    return render.page(request, "import.html", context)
+
+
+@router.post("/imports/new")
+def start_import(
+    user: PageWriter,
+    service: ServiceDep,
+    file: Annotated[UploadFile, File()],
+    target: Annotated[str, Form(max_length=100)],
+    on_error: Annotated[str, Form(pattern="^(skip|fail)$")] = "skip",
+) -> Response:
+    job = api.run_import(service, user, file, target, on_error=on_error, run_at="/imports/new")
+    return see_other(f"{GRID}/{job.id}")
+
+
+def _targets(service: Service) -> list[Any]:
+    targets: list[Any] = service.import_targets()  # type: ignore[attr-defined]
+    return targets

@@ -1,0 +1,77 @@
+"""Jinja2 set-up: autoescaped templates, the seed's status labels, and the filters the templates share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from jobdeck import model
+
+HERE = pathlib.Path(__file__).parent
+#: Autoescaping on for every template; nothing user-supplied is ever marked safe.
+templates = Jinja2Templates(
+    env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=False)
+)
+
+#: What the page calls each status (the seed's words); storage keeps the lowercase enum values.
+STATUS_LABELS = {
+    "queued": "Queued",
+    "in_progress": "In Progress",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+FILE_SECTIONS = [
+    (model.FileKind.INPUT, "Input Files"),
+    (model.FileKind.OUTPUT, "Output Files"),
+    (model.FileKind.ERROR_REPORT, "Error Reports"),
+]
+
+
+def status_label(value: object) -> str:
+    key = value.value if isinstance(value, model.Status | model.SubtaskStatus) else str(value)
+    return STATUS_LABELS.get(key, key.replace("_", " ").title())
+
+
+def iso(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_text(value: dt.datetime | None) -> str:
+    """What a time reads as before the script shows it in the browser's zone (and without scripts)."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def file_size(size: int) -> str:
+    step = 1024.0
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < step or unit == "GB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= step
+    return f"{size} bytes"
+
+
+templates.env.filters.update(status_label=status_label, iso=iso, utc_text=utc_text, file_size=file_size)
+templates.env.globals.update(FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=STATUS_LABELS, day=dt.timedelta(days=1))
+
+
+def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
+    """Render a page; the signed-in user and the CSRF token (if any) come from the request."""
+    session = getattr(request.state, "session", None)
+    base = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": session.csrf_token if session is not None else "",
+    }
+    response: Response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    return response

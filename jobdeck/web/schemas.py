@@ -1,0 +1,124 @@
+"""The API's response shapes for the OpenAPI document; bodies come from jobdeck.views so the CLI's --json agrees."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import pydantic
+
+Status = Literal["queued", "in_progress", "completed", "failed", "cancelled"]
+SubtaskStatus = Literal["in_progress", "completed", "failed"]
+TabName = Literal["general", "imports"]
+FileKindName = Literal["input", "output", "error_report"]
+
+
+class Progress(pydantic.BaseModel):
+    done: int
+    total: int | None
+
+
+class JobSummary(pydantic.BaseModel):
+    id: int
+    type: str
+    tab: TabName
+    description: str
+    status: Status
+    created_at: dt.datetime
+    started_at: dt.datetime | None  #: the grid's Start
+    ended_at: dt.datetime | None  #: the grid's End; null while in progress ("Still in progress")
+    failed_at: dt.datetime | None  #: the grid's Failed; set only when the job failed
+    run_by: str | None  #: the grid's Run By: the username of whoever started it, null for the system
+    progress: Progress
+
+
+class JobFileOut(pydantic.BaseModel):
+    id: int
+    kind: FileKindName
+    name: str
+    size: int
+    content_type: str
+    download_url: str
+
+
+class SubtaskOut(pydantic.BaseModel):
+    id: int
+    name: str
+    status: SubtaskStatus
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    message: str | None
+
+
+class LogLineOut(pydantic.BaseModel):
+    at: dt.datetime
+    level: str
+    message: str
+
+
+class JobDetailOut(JobSummary):
+    title: str  #: the grid's "Job": the job type's title
+    run_at: str | None  #: "Job Run At": the relative path of the page the job was started from
+    error: str | None
+    files: list[JobFileOut]
+    subtasks: list[SubtaskOut]
+    log: list[LogLineOut]
+
+
+class JobPage(pydantic.BaseModel):
+    items: list[JobSummary]
+    next_cursor: str | None
+
+
+class Me(pydantic.BaseModel):
+    username: str
+    display_name: str
+    is_admin: bool
+
+
+class Token(pydantic.BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+
+
+class ColumnOut(pydantic.BaseModel):
+    name: str
+    type: str
+    required: bool
+    max_length: int | None
+    allowed: list[str] | None
+
+
+class ImportTargetOut(pydantic.BaseModel):
+    name: str
+    title: str
+    description: str
+    columns: list[ColumnOut]
+    key: list[str]
+    template_url: str
+
+
+class JobTypeOut(pydantic.BaseModel):
+    name: str
+    title: str
+    tab: TabName
+    params_schema: dict[str, Any] | None
+
+
+class NewJob(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    type: str = pydantic.Field(min_length=1, max_length=100)
+    params: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+class Problem(pydantic.BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class Health(pydantic.BaseModel):
+    status: Literal["ok"]
