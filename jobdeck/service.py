@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from jobdeck import access, errors, files, model, passwords
+from jobdeck import access, errors, files, metrics, model, passwords
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
@@ -56,6 +56,7 @@ class Service:
         )
         self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
         self.registry = registry or REGISTRY
+        metrics.watch(self.db, live_within_s=settings.lease_seconds)
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Service:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from jobdeck import errors, files, model
-from jobdeck.runner import scheduler
+from jobdeck.runner import instruments, scheduler
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import Registry
 from jobdeck.runner.wakeup import Wakeup
@@ -86,6 +86,13 @@ class Worker:
     # -- one job -------------------------------------------------------------------------------
     def execute(self, ctx: JobContext) -> transitions.Outcome | None:
         """Run one claimed job to its outcome; None when the lease was lost (the result is abandoned)."""
+        started = time.perf_counter()
+        outcome = self._run(ctx)
+        label = outcome.status.value if outcome else "lost"
+        instruments.JOB_DURATION.labels(ctx.job.type, label).observe(time.perf_counter() - started)
+        return outcome
+
+    def _run(self, ctx: JobContext) -> transitions.Outcome | None:
         job = ctx.job
         try:
             job_type = self.registry.get(job.type)
@@ -115,6 +122,7 @@ class Worker:
         log.warning("job %s: lease lost (reclaimed elsewhere); its result is abandoned", ctx.job.id)
         with self._lock:
             self.stale_writes_rejected += 1
+        instruments.STALE_WRITES.inc()
 
     # -- batches -------------------------------------------------------------------------------
     def _register(self) -> None:
@@ -137,6 +145,8 @@ class Worker:
         with self._lock:
             self.ran += len(outcomes)
             self.stale_writes_rejected += len(rejected)
+        if rejected:
+            instruments.STALE_WRITES.inc(len(rejected))
         for job_id in rejected:
             log.warning("job %s: finished after its lease was lost; the result was not recorded", job_id)
 
@@ -158,6 +168,7 @@ class Worker:
             reaped = worker_rows.reap(self.db, conn)
         for r in reaped:
             log.warning("job %s: %s", r.job_id, r.message)
+            instruments.REAPED.labels("requeued" if r.requeued else "failed").inc()
         return reaped
 
     # -- the loop ------------------------------------------------------------------------------
