@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from jobdeck.cli import db, imports, jobs, serve, users, worker
+from jobdeck.cli import db, imports, jobs, logs, serve, users, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """jobdeck: background jobs, imports, and the Job Management page."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose)
 
 
 for module in (serve, worker, db, users, jobs, imports):
