@@ -2,3 +2,4 @@
 
 from jobdeck.demo import imports as imports
 from jobdeck.demo import jobs as jobs
+from jobdeck.demo import maintenance as maintenance
