@@ -1,0 +1,336 @@
+"""Throughput benchmark: enqueue rate, drain rate through real worker processes, and pickup latency.
+
+    .venv/bin/python bench/throughput.py                    # SQLite and a throwaway PostgreSQL
+    .venv/bin/python bench/throughput.py --jobs 5000 --backend sqlite
+    .venv/bin/python bench/throughput.py --database-url postgresql://user@host/db   # an existing (empty) database
+
+SQLite runs with jobdeck's durable default (WAL, synchronous=FULL). The throwaway PostgreSQL runs with the
+server's own defaults (fsync and synchronous_commit on) unless --pg-fast, which turns them off as the tests do.
+Figures are printed, never asserted: this is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import rich.console  # noqa: E402
+import rich.table  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from jobdeck import settings  # noqa: E402
+from jobdeck.runner.context import JobContext  # noqa: E402
+from jobdeck.runner.registry import job_type  # noqa: E402
+from jobdeck.service import Service  # noqa: E402
+from jobdeck.store import jobs as job_rows  # noqa: E402
+from jobdeck.store import migrate, rows, schema  # noqa: E402
+from jobdeck.store.database import Database  # noqa: E402
+
+PICKUP_TYPE = "bench_pickup"
+SQLITE_POLLED_SAMPLES = 30
+#: Workers import this file under this name (JOBDECK_JOB_MODULES) to know the pickup probe.
+MODULE_NAME = "throughput"
+j = schema.jobs
+
+
+@job_type(PICKUP_TYPE, title="Pickup probe", audience="admins")
+def pickup_probe(ctx: JobContext) -> None:
+    """Notes the wall-clock time it started; the enqueuer runs on the same machine, so on the same clock."""
+    ctx.log(repr(time.time()))
+
+
+# -- databases -----------------------------------------------------------------------------------
+class Backends:
+    """Fresh, migrated databases: SQLite files in a temporary folder, PostgreSQL databases in one server."""
+
+    def __init__(self, args: argparse.Namespace, tmp: pathlib.Path) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.count = 0
+        self._pg: Any = None
+        self._stack = contextlib.ExitStack()
+
+    def url(self, backend: str) -> str:
+        self.count += 1
+        if backend == "sqlite":
+            url = f"sqlite:///{self.tmp / f'bench-{self.count}.sqlite3'}"
+        elif self.args.database_url:
+            url = self.args.database_url
+            _drop_tables(url)
+        else:
+            url = self._server().create_database(f"bench_{self.count}")
+        db = Database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        return url
+
+    def _server(self) -> Any:
+        if self._pg is None:
+            from tests import pgserver
+
+            cls = pgserver.PostgresServer if self.args.pg_fast else _durable_server_class()
+            server = cls(pathlib.Path(tempfile.mkdtemp(prefix="jobdeck-bench-pg-")))
+            os.chmod(server.root, 0o755)
+            server.start()
+            self._stack.callback(shutil.rmtree, server.root, True)
+            self._stack.callback(server.stop, "immediate")
+            self._pg = server
+        return self._pg
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _durable_server_class() -> type:
+    from tests import pgserver
+
+    class DurablePostgres(pgserver.PostgresServer):
+        """The test server, but with PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes)."""
+
+        def start(self) -> None:
+            if os.geteuid() == 0:
+                shutil.chown(self.root, "postgres", "postgres")
+            initdb = [pgserver._bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+            subprocess.run(pgserver._as_owner(initdb), check=True, stdout=subprocess.DEVNULL)
+            options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=300"
+            ctl = [pgserver._bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start"]
+            subprocess.run(pgserver._as_owner(ctl), check=True, stdout=subprocess.DEVNULL)
+
+    return DurablePostgres
+
+
+def _drop_tables(url: str) -> None:
+    db = Database(url)
+    with db.write() as conn:
+        for table in [*reversed(schema.metadata.sorted_tables), sa.table("alembic_version")]:
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}" CASCADE')
+    db.dispose()
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
+    env.update(
+        JOBDECK_DATABASE_URL=url,
+        JOBDECK_JOB_MODULES=f"jobdeck.demo,{MODULE_NAME}",
+        PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")]),
+        **extra,
+    )
+    return env
+
+
+# -- measurements --------------------------------------------------------------------------------
+def enqueue_single(url: str, n: int) -> float:
+    """Jobs/s enqueued one at a time, each in its own transaction (store.jobs.submit)."""
+    db = Database(url)
+    new = job_rows.NewJob(type="noop")
+    started = time.perf_counter()
+    for _ in range(n):
+        job_rows.submit(db, new)
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return n / elapsed
+
+
+def enqueue_batch(url: str, n: int, batch: int) -> float:
+    """Jobs/s enqueued in batches, one statement and one transaction per batch (store.jobs.submit_many)."""
+    db = Database(url)
+    new = job_rows.NewJob(type="noop")
+    started = time.perf_counter()
+    for done in range(0, n, batch):
+        job_rows.submit_many(db, [new] * min(batch, n - done))
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    return n / elapsed
+
+
+def drain(url: str, n: int, processes: int, concurrency: int, profile_dir: pathlib.Path | None) -> tuple[float, float]:
+    """Enqueue n no-op jobs, then run `jobdeck worker --burst` processes until the queue is empty.
+    Returns (jobs/s from the first start to the last end, jobs/s from spawning the workers to their exit)."""
+    db = Database(url)
+    new = job_rows.NewJob(type="noop")
+    for done in range(0, n, 10_000):
+        job_rows.submit_many(db, [new] * min(10_000, n - done))
+    command = [sys.executable, "-m", "jobdeck", "worker", "--burst", "--concurrency", str(concurrency)]
+    procs = []
+    started = time.perf_counter()
+    for i in range(processes):
+        argv = command
+        if profile_dir is not None:
+            out = profile_dir / f"{db.dialect}-{processes}p-{i}.txt"
+            argv = [
+                _py_spy(),
+                "record",
+                "--format",
+                "raw",
+                "--threads",
+                "--rate",
+                "250",
+                "-o",
+                str(out),
+                "--",
+                *command,
+            ]
+        procs.append(subprocess.Popen(argv, env=_env(url), cwd=ROOT, stderr=subprocess.DEVNULL))
+    for p in procs:
+        p.wait()
+    wall = time.perf_counter() - started
+    with db.read() as conn:
+        first, last, completed = conn.execute(
+            sa.select(sa.func.min(j.c.started_at), sa.func.max(j.c.ended_at), sa.func.count()).where(
+                j.c.status == "completed"
+            )
+        ).one()
+    db.dispose()
+    if completed != n:
+        raise SystemExit(f"drain: only {completed} of {n} jobs completed")
+    span = (_utc(last) - _utc(first)).total_seconds()
+    return n / span, n / wall
+
+
+def _py_spy() -> str:
+    beside = pathlib.Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else "py-spy"
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    result = rows.utc(value)
+    assert result is not None
+    return result
+
+
+@contextlib.contextmanager
+def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database]:
+    """A worker waiting for work: a `jobdeck worker` process, or a pool in this process (as `jobdeck serve`).
+    Yields the database handle to enqueue through: in-process wake-ups go to listeners of that same handle."""
+    if embedded:
+        config = settings.load(database_url=url, job_modules="jobdeck.demo")
+        service = Service(config)
+        worker = service.worker(concurrency)
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        try:
+            time.sleep(0.5)
+            yield service.db
+        finally:
+            worker.stop(0)
+            thread.join()
+            service.close()
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobdeck", "worker", "--concurrency", str(concurrency)],
+        env=_env(url),
+        cwd=ROOT,
+        stderr=subprocess.DEVNULL,
+    )
+    db = Database(url)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with db.read() as conn:
+                if conn.execute(sa.select(sa.func.count()).select_from(schema.workers)).scalar_one():
+                    break
+            time.sleep(0.05)
+        time.sleep(0.5)  # past its first claim and reap: idle
+        yield db
+    finally:
+        proc.terminate()
+        proc.wait()
+        db.dispose()
+
+
+def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> tuple[float, float]:
+    """Enqueue single jobs while the workers are idle; (p50, p99) ms from just before enqueue to the job's start."""
+    enqueued: dict[int, float] = {}
+    with idle_worker(url, embedded, concurrency) as via:
+        for _ in range(samples + 5):
+            before = time.time()
+            job_id = job_rows.submit(via, job_rows.NewJob(type=PICKUP_TYPE))
+            enqueued[job_id] = before
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with via.read() as conn:
+                    status = conn.execute(sa.select(j.c.status).where(j.c.id == job_id)).scalar_one()
+                if status != "queued" and status != "in_progress":
+                    break
+                time.sleep(0.002)
+            time.sleep(0.02)  # let the worker go idle again
+    db = Database(url)
+    with db.read() as conn:
+        log = schema.job_log
+        started = dict(conn.execute(sa.select(log.c.job_id, log.c.message).where(log.c.level == "info")).all())
+    db.dispose()
+    waits = sorted((float(started[i]) - t) * 1000 for i, t in sorted(enqueued.items())[5:] if i in started)
+    if len(waits) < samples:
+        raise SystemExit(f"pickup: only {len(waits)} of {samples} probes ran")
+    return statistics.median(waits), waits[min(len(waits) - 1, round(0.99 * (len(waits) - 1)))]
+
+
+# -- the report ----------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per drain run")
+    parser.add_argument("--enqueue-jobs", type=int, default=5_000, help="jobs per enqueue measurement")
+    parser.add_argument("--batch", type=int, default=5_000, help="jobs per submit_many call")
+    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker process")
+    parser.add_argument("--processes", default="1,2,4", help="PostgreSQL worker process counts to drain with")
+    parser.add_argument("--pickup-samples", type=int, default=200)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--database-url", help="use this PostgreSQL database (its jobdeck tables are dropped!)")
+    parser.add_argument("--pg-fast", action="store_true", help="throwaway PostgreSQL with fsync off, as in tests")
+    parser.add_argument("--profile", type=pathlib.Path, help="record py-spy profiles of the drain workers here")
+    args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    table = rich.table.Table("backend", "measurement", "result", title="jobdeck throughput")
+    console = rich.console.Console()
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="jobdeck-bench-"))
+    dbs = Backends(args, tmp)
+    try:
+        for backend in backends:
+            url = dbs.url(backend)
+            rate = enqueue_single(url, args.enqueue_jobs)
+            table.add_row(backend, "enqueue, one at a time", f"{rate:,.0f} jobs/s")
+            rate = enqueue_batch(url, args.enqueue_jobs * 4, args.batch)
+            table.add_row(backend, f"enqueue, batches of {args.batch:,}", f"{rate:,.0f} jobs/s")
+            counts = [1] if backend == "sqlite" else [int(p) for p in args.processes.split(",")]
+            for processes in counts:
+                span, wall = drain(dbs.url(backend), args.jobs, processes, args.concurrency, args.profile)
+                what = f"drain {args.jobs:,} noop, {processes} process(es) x {args.concurrency} threads"
+                table.add_row(backend, what, f"{span:,.0f} jobs/s (with start-up: {wall:,.0f})")
+                console.print(f"{backend}: {what}: {span:,.0f} jobs/s")
+            for embedded in (False, True):
+                samples = args.pickup_samples
+                if backend == "sqlite" and not embedded:
+                    # No cross-process wake-up on SQLite: each probe waits out the poll interval, so take fewer.
+                    samples = min(samples, SQLITE_POLLED_SAMPLES)
+                p50, p99 = pickup(dbs.url(backend), samples, embedded, 4)
+                where = "worker in the same process" if embedded else "worker in another process"
+                where += f", {samples} probes"
+                table.add_row(backend, f"pickup latency, {where}", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+                console.print(f"{backend}: pickup, {where}: p50 {p50:.1f} ms p99 {p99:.1f} ms")
+    finally:
+        dbs.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
