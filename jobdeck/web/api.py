@@ -137,7 +137,7 @@ def job_types(user: ApiUser, service: ServiceDep) -> Any:
 
 @router.get("/import-targets", response_model=list[schemas.ImportTargetOut], tags=["imports"])
 def import_targets(user: ApiUser, service: ServiceDep) -> Any:
-    return [target_body(t) for t in service.import_targets()]  # type: ignore[attr-defined]
+    return [target_body(t) for t in service.import_targets()]
 
 
 @router.get(
@@ -163,9 +163,12 @@ def start_import(
     on_error: Annotated[Literal["skip", "fail"], Form()] = "skip",
     dry_run: Annotated[bool, Form()] = False,
     encoding: Annotated[str | None, Form(max_length=40, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
+    delimiter: Annotated[str | None, Form(max_length=10, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
 ) -> Any:
     """Upload a file to import into a target; the import runs as a job on the Imports tab."""
-    job = run_import(service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding or None)
+    job = run_import(
+        service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
+    )
     return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
 
 
@@ -179,26 +182,27 @@ def run_import(
     on_error: str,
     dry_run: bool = False,
     encoding: str | None = None,
+    delimiter: str | None = None,
     run_at: str = "/imports/new",
 ) -> model.Job:
     """Start an import from an uploaded file: Starlette has spooled it to disk past 1 MB; it is read in chunks."""
     if upload.size is not None and upload.size > service.settings.max_upload_mb * 1024 * 1024:
         raise errors.FileTooLarge()
-    job: model.Job = service.start_import(  # type: ignore[attr-defined]
+    return service.start_import(
         user,
         upload.file,
         clean_filename(upload.filename or "upload.csv"),
         target,
         on_error=on_error,
         dry_run=dry_run,
-        encoding=encoding,
+        encoding=encoding or None,
+        delimiter=delimiter or None,
         run_at=run_at,
     )
-    return job
 
 
 def find_target(service: Service, name: str) -> Any:
-    for t in service.import_targets():  # type: ignore[attr-defined]
+    for t in service.import_targets():
         if t.name == name:
             return t
     raise errors.UnknownTarget(f"No import target named {name!r}.")

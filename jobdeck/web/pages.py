@@ -284,5 +284,5 @@ def start_import(
 
 
 def _targets(service: Service) -> list[Any]:
-    targets: list[Any] = service.import_targets()  # type: ignore[attr-defined]
+    targets: list[Any] = service.import_targets()
     return targets

@@ -2,7 +2,7 @@
 "use strict";
 (function () {
   var REFRESH_MS = 1000;
-  var format = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  var format = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 
   function localize(root) {
     root.querySelectorAll("time[datetime]").forEach(function (el) {

@@ -1,0 +1,81 @@
+"""Web fixtures: the app over the shared service, clients signed in by session or by token, and jobs in every state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from jobdeck import model
+from jobdeck.imports import targets
+from jobdeck.service import Service
+from jobdeck.web.app import create_app
+
+PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password", "bob": "bob's long password"}
+
+
+@pytest.fixture
+def app(service: Service) -> FastAPI:
+    # No `with TestClient(...)`: the lifespan (and its embedded workers) stays off; tests run workers in burst.
+    targets.ensure_tables(service.db)  # as Service.open does
+    return create_app(service)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    return TestClient(app, follow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str | None = None) -> str:
+    """Sign in through the login form; returns the session's CSRF token."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password or PASSWORDS[username], "csrf_token": csrf_of(page.text)},
+    )
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/settings/maintenance").text)
+
+
+def bearer(client: TestClient, username: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORDS[username]})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def as_user(app: FastAPI) -> Callable[[str], TestClient]:
+    """A fresh client signed in (with a session cookie) as the named user."""
+
+    def make(username: str) -> TestClient:
+        c = TestClient(app, follow_redirects=False)
+        c.headers["X-CSRF-Token"] = sign_in(c, username)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def run_jobs(service: Service) -> Callable[[], None]:
+    def run() -> None:
+        service.worker(concurrency=1).run(burst=True)
+
+    return run
+
+
+@pytest.fixture
+def make_job(service: Service) -> Callable[..., model.Job]:
+    def make(user: model.User | None, type_name: str = "t_steps", params: dict[str, Any] | None = None) -> model.Job:
+        return service.start_job(user, type_name, params or {}, run_at="/settings/maintenance")
+
+    return make

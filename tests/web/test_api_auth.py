@@ -1,0 +1,114 @@
+"""The API's sign-in: OAuth2 password flow, bearer tokens, lockout after repeated failures, /me."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jobdeck import model
+from jobdeck.service import Service
+from jobdeck.store import users as user_rows
+from tests.web.conftest import PASSWORDS, bearer, sign_in
+
+
+def test_a_right_password_gets_a_bearer_token(client: TestClient, alice: model.User) -> None:
+    response = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORDS["alice"]})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type"}
+    assert body["token_type"] == "bearer"
+    assert len(body["access_token"]) >= 40
+
+
+@pytest.mark.parametrize("username, password", [("alice", "wrong password!"), ("nobody", "whatever password")])
+def test_a_wrong_password_or_unknown_user_is_401_problem(
+    client: TestClient, alice: model.User, username: str, password: str
+) -> None:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "Wrong username or password."
+
+
+def test_me_names_the_caller_and_their_role(client: TestClient, alice: model.User, admin: model.User) -> None:
+    assert client.get("/api/v1/me", headers=bearer(client, "alice")).json() == {
+        "username": "alice",
+        "display_name": "alice",
+        "is_admin": False,
+    }
+    assert client.get("/api/v1/me", headers=bearer(client, "ada")).json()["is_admin"] is True
+
+
+def test_me_with_the_session_cookie(client: TestClient, alice: model.User) -> None:
+    sign_in(client, "alice")
+    assert client.get("/api/v1/me").json()["username"] == "alice"
+
+
+def test_no_credentials_is_401_with_a_bearer_challenge(client: TestClient) -> None:
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["status"] == 401
+
+
+def test_an_unknown_token_is_401_even_with_a_valid_cookie(client: TestClient, alice: model.User) -> None:
+    sign_in(client, "alice")
+    assert client.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+
+
+def test_a_disabled_users_token_stops_working(client: TestClient, service: Service, alice: model.User) -> None:
+    headers = bearer(client, "alice")
+    with service.db.write() as conn:
+        user_rows.set_disabled(conn, alice.id, True)
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_failed_logins_lock_the_account_whatever_the_address(
+    client: TestClient, service: Service, alice: model.User, bob: model.User
+) -> None:
+    limit = service.settings.login_max_failures
+    for i in range(limit):
+        forwarded = {"X-Forwarded-For": f"10.0.0.{i}"}
+        response = client.post(
+            "/api/v1/auth/token", data={"username": "alice", "password": f"guess {i} wrong"}, headers=forwarded
+        )
+        assert response.status_code == 401
+    right = {"username": "alice", "password": PASSWORDS["alice"]}
+    locked = client.post("/api/v1/auth/token", data=right)
+    assert locked.status_code == 429
+    assert "Too many failed logins" in locked.json()["detail"]
+    # another account is unaffected
+    assert client.post("/api/v1/auth/token", data={"username": "bob", "password": PASSWORDS["bob"]}).status_code == 200
+
+
+def test_the_lock_lifts_after_its_time(client: TestClient, service: Service, alice: model.User) -> None:
+    for _ in range(service.settings.login_max_failures):
+        client.post("/api/v1/auth/token", data={"username": "alice", "password": "wrong password!"})
+    with service.db.write() as conn:  # the lock has run out
+        conn.exec_driver_sql("UPDATE users SET locked_until = '2000-01-01 00:00:00.000000' WHERE username = 'alice'")
+    ok = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORDS["alice"]})
+    assert ok.status_code == 200
+
+
+def test_a_success_resets_the_failure_count(client: TestClient, service: Service, alice: model.User) -> None:
+    for _ in range(service.settings.login_max_failures - 1):
+        client.post("/api/v1/auth/token", data={"username": "alice", "password": "wrong password!"})
+    bearer(client, "alice")
+    for _ in range(service.settings.login_max_failures - 1):
+        client.post("/api/v1/auth/token", data={"username": "alice", "password": "wrong password!"})
+    assert (
+        client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORDS["alice"]}).status_code == 200
+    )
+
+
+def test_an_old_hash_is_upgraded_at_login(client: TestClient, service: Service, alice: model.User) -> None:
+    import argon2
+
+    weak = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORDS["alice"])
+    with service.db.write() as conn:
+        user_rows.set_password_hash(conn, alice.id, weak)
+    bearer(client, "alice")
+    with service.db.read() as conn:
+        upgraded = user_rows.password_hash(conn, alice.id)
+    assert upgraded != weak
+    assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

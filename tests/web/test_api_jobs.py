@@ -1,0 +1,402 @@
+"""The jobs API: JobSummary and detail fields, the seed's rules, visibility, filters, sorting, pages, actions."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jobdeck import model
+from jobdeck.service import Service
+from tests.conftest import wait_for
+from tests.web.conftest import bearer
+
+SUMMARY_FIELDS = set(
+    [
+        "id",
+        "type",
+        "tab",
+        "description",
+        "status",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "failed_at",
+        "run_by",
+        "progress",
+    ]
+)
+DETAIL_FIELDS = SUMMARY_FIELDS | {"run_at", "error", "files", "subtasks", "title", "log"}
+MakeJob = Callable[..., model.Job]
+
+
+@pytest.fixture
+def alice_h(client: TestClient, alice: model.User) -> dict[str, str]:
+    return bearer(client, "alice")
+
+
+@pytest.fixture
+def bob_h(client: TestClient, bob: model.User) -> dict[str, str]:
+    return bearer(client, "bob")
+
+
+@pytest.fixture
+def admin_h(client: TestClient, admin: model.User) -> dict[str, str]:
+    return bearer(client, "ada")
+
+
+@pytest.fixture
+def running_worker(service: Service) -> Iterator[None]:
+    worker = service.worker(concurrency=2)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    yield
+    worker.stop(0)
+    thread.join(10)
+
+
+def items(client: TestClient, headers: dict[str, str], **params: object) -> list[dict[str, object]]:
+    response = client.get("/api/v1/jobs", params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    result: list[dict[str, object]] = response.json()["items"]
+    return result
+
+
+# -- fields and the seed's rules ---------------------------------------------------------------------
+def test_a_job_summary_has_exactly_the_contract_fields(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob
+) -> None:
+    job = make_job(alice, "t_steps")
+    [row] = items(client, alice_h)
+    assert set(row) == SUMMARY_FIELDS
+    assert row["id"] == job.id
+    assert row["type"] == "t_steps"
+    assert row["tab"] == "general"
+    assert row["status"] == "queued"
+    assert row["run_by"] == "alice"
+    assert row["progress"] == {"done": 0, "total": None}
+    assert str(row["created_at"]).endswith("Z")
+    assert row["started_at"] is row["ended_at"] is row["failed_at"] is None
+
+
+def test_a_completed_job_has_start_and_end_and_no_failed_time(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_steps", {"n": 2})
+    run_jobs()
+    body = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert body["status"] == "completed"
+    assert body["started_at"] <= body["ended_at"]
+    assert body["failed_at"] is None
+    assert body["error"] is None
+    assert body["progress"] == {"done": 2, "total": 2}
+
+
+def test_a_failed_job_has_its_failed_time_and_error(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_fail_always")
+    run_jobs()
+    body = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert body["status"] == "failed"
+    assert body["failed_at"] is not None
+    assert body["error"] == "boom: the input was bad"
+    [subtask] = body["subtasks"]
+    assert subtask["status"] == "failed"
+    assert subtask["message"] == "boom: the input was bad"
+
+
+def test_a_running_job_has_no_end_and_no_failed_time(
+    client: TestClient,
+    alice_h: dict[str, str],
+    alice: model.User,
+    make_job: MakeJob,
+    service: Service,
+    running_worker: None,
+) -> None:
+    job = make_job(alice, "t_wait_cancel", {"timeout": 20})
+    wait_for(lambda: service.get_job(alice, job.id).status is model.Status.IN_PROGRESS)
+    body = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert body["status"] == "in_progress"
+    assert body["started_at"] is not None
+    assert body["ended_at"] is None
+    assert body["failed_at"] is None
+    cancelled = client.post(f"/api/v1/jobs/{job.id}/cancel", headers=alice_h)
+    assert cancelled.status_code == 200
+    wait_for(lambda: service.get_job(alice, job.id).status is model.Status.CANCELLED)
+    after = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert after["status"] == "cancelled"
+    assert after["ended_at"] is not None
+    assert after["failed_at"] is None
+
+
+def test_run_by_is_the_user_who_started_it_and_null_for_the_system(
+    client: TestClient, admin_h: dict[str, str], alice: model.User, make_job: MakeJob
+) -> None:
+    by_alice = make_job(alice, "t_echo")
+    by_system = make_job(None, "t_echo")
+    runs = {row["id"]: row["run_by"] for row in items(client, admin_h)}
+    assert runs == {by_alice.id: "alice", by_system.id: None}
+
+
+def test_the_detail_has_files_subtasks_log_title_and_run_at(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_steps", {"n": 3})
+    run_jobs()
+    body = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert set(body) == DETAIL_FIELDS
+    assert body["title"] == "Steps"
+    assert body["run_at"] == "/settings/maintenance"
+    assert [s["name"] for s in body["subtasks"]] == ["Step 1", "Step 2", "Step 3"]
+    assert set(body["subtasks"][0]) == {"id", "name", "status", "started_at", "ended_at", "message"}
+    [f] = body["files"]
+    assert f == {
+        "id": f["id"],
+        "kind": "output",
+        "name": "result.txt",
+        "size": 11,
+        "content_type": "text/plain",
+        "download_url": f"/api/v1/jobs/{job.id}/files/{f['id']}",
+    }
+
+
+def test_the_detail_log_holds_what_the_job_said(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_echo", {"text": "hello <b>log</b>"})
+    run_jobs()
+    [line] = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()["log"]
+    assert line["message"] == "hello <b>log</b>"
+    assert line["level"] == "info"
+
+
+# -- visibility ------------------------------------------------------------------------------------
+def test_a_user_lists_only_their_own_jobs_and_an_admin_everyones(
+    client: TestClient,
+    alice_h: dict[str, str],
+    bob_h: dict[str, str],
+    admin_h: dict[str, str],
+    alice: model.User,
+    bob: model.User,
+    make_job: MakeJob,
+) -> None:
+    a, b = make_job(alice, "t_echo"), make_job(bob, "t_echo")
+    assert [r["id"] for r in items(client, alice_h)] == [a.id]
+    assert [r["id"] for r in items(client, bob_h)] == [b.id]
+    assert [r["id"] for r in items(client, admin_h)] == [b.id, a.id]
+
+
+@pytest.mark.parametrize("path", ["", "/files/1"])
+def test_another_users_job_is_404_like_a_missing_one(
+    client: TestClient,
+    bob_h: dict[str, str],
+    alice: model.User,
+    make_job: MakeJob,
+    run_jobs: Callable[[], None],
+    path: str,
+) -> None:
+    job = make_job(alice, "t_steps")
+    run_jobs()
+    theirs = client.get(f"/api/v1/jobs/{job.id}{path}", headers=bob_h)
+    missing = client.get(f"/api/v1/jobs/{job.id + 1000}{path}", headers=bob_h)
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json() | {"detail": theirs.json()["detail"]}
+
+
+def test_a_user_filtering_by_another_run_by_sees_nothing(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, bob: model.User, make_job: MakeJob
+) -> None:
+    make_job(bob, "t_echo")
+    assert items(client, alice_h, run_by="bob") == []
+
+
+# -- filters, sorting, pages ------------------------------------------------------------------------
+def test_filters_by_tab_status_type_run_by_and_search(
+    client: TestClient,
+    admin_h: dict[str, str],
+    alice: model.User,
+    bob: model.User,
+    make_job: MakeJob,
+    run_jobs: Callable[[], None],
+) -> None:
+    done = make_job(alice, "t_echo", {"text": "alpha"})
+    failed = make_job(bob, "t_fail_always")
+    run_jobs()
+    queued = make_job(bob, "t_echo", {"text": "beta"})
+
+    def ids(**params: object) -> list[object]:
+        return [r["id"] for r in items(client, admin_h, **params)]
+
+    assert ids(tab="general") == [queued.id, failed.id, done.id]
+    assert ids(tab="imports") == []
+    assert ids(status="failed") == [failed.id]
+    assert ids(status=["queued", "completed"]) == [queued.id, done.id]
+    assert ids(type="t_fail_always") == [failed.id]
+    assert ids(run_by="alice") == [done.id]
+    assert ids(q="alpha") == [done.id]
+    assert ids(q=str(failed.id)) == [failed.id]
+    assert ids(**{"from": "2000-01-01", "to": "2999-12-31"}) == [queued.id, failed.id, done.id]
+    assert ids(to="2000-01-01") == []
+
+
+@pytest.mark.parametrize(
+    "sort", ["id", "type", "description", "status", "created_at", "started_at", "ended_at", "failed_at", "run_by"]
+)
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_every_column_sorts_and_pages_without_repeats(
+    client: TestClient,
+    admin_h: dict[str, str],
+    alice: model.User,
+    bob: model.User,
+    make_job: MakeJob,
+    sort: str,
+    order: str,
+    backend: str,
+) -> None:
+    if backend == "postgresql" and (sort, order) not in {("id", "desc"), ("run_by", "asc"), ("ended_at", "desc")}:
+        pytest.skip("the full sort matrix runs on SQLite; PostgreSQL samples it")
+    made = {make_job(alice if i % 2 else bob, "t_echo", {"text": f"job {i % 3}"}).id for i in range(7)}
+    seen: list[object] = []
+    cursor = None
+    while True:
+        params: dict[str, object] = {"sort": sort, "order": order, "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/api/v1/jobs", params=params, headers=admin_h).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == len(made)
+    assert set(seen) == made
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"sort": "password_hash"}, "sort"),
+        ({"sort": "id; DROP TABLE jobs"}, "sort"),
+        ({"order": "sideways"}, "order"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"status": "done"}, "status"),
+        ({"tab": "other"}, "tab"),
+        ({"from": "yesterday"}, "from"),
+        ({"q": "nul\x00byte"}, "q"),
+        ({"cursor": "not a cursor!"}, "cursor"),
+    ],
+)
+def test_a_bad_query_parameter_is_422_naming_it(
+    client: TestClient, alice_h: dict[str, str], params: dict[str, object], field: str
+) -> None:
+    response = client.get("/api/v1/jobs", params=params, headers=alice_h)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 422
+    assert field in body["detail"]
+
+
+def test_a_cursor_from_another_listing_is_422(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob
+) -> None:
+    for _ in range(3):
+        make_job(alice, "t_echo")
+    cursor = client.get("/api/v1/jobs", params={"limit": 1}, headers=alice_h).json()["next_cursor"]
+    response = client.get("/api/v1/jobs", params={"limit": 1, "sort": "type", "cursor": cursor}, headers=alice_h)
+    assert response.status_code == 422
+    assert "cursor" in response.json()["detail"]
+
+
+# -- starting, cancelling, retrying -------------------------------------------------------------------
+def test_starting_a_job_answers_202_with_its_location(client: TestClient, alice_h: dict[str, str]) -> None:
+    response = client.post("/api/v1/jobs", json={"type": "sleep", "params": {"seconds": 0}}, headers=alice_h)
+    assert response.status_code == 202
+    body = response.json()
+    assert response.headers["location"] == f"/api/v1/jobs/{body['id']}"
+    assert body["status"] == "queued"
+    assert body["run_by"] == "alice"
+    assert body["description"] == "Sleeps for 0 seconds in 1 step(s)"
+
+
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        ({"type": "no_such_type"}, 404),
+        ({"type": "sleep", "params": {"seconds": -1}}, 422),
+        ({"type": "sleep", "params": {"unknown": 1}}, 422),
+        ({"type": "noop", "params": {"text": "nul\x00"}}, 422),
+        ({"params": {}}, 422),
+        ({"type": "noop", "extra": 1}, 422),
+    ],
+)
+def test_starting_a_bad_job_is_refused(
+    client: TestClient, alice_h: dict[str, str], payload: dict[str, object], status: int
+) -> None:
+    response = client.post("/api/v1/jobs", json=payload, headers=alice_h)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_job_types_lists_what_the_caller_may_start(
+    client: TestClient, alice_h: dict[str, str], admin_h: dict[str, str]
+) -> None:
+    mine = {t["name"]: t for t in client.get("/api/v1/job-types", headers=alice_h).json()}
+    assert {"noop", "sleep", "fail"} <= set(mine)
+    assert mine["sleep"]["title"] == "Sleep"
+    assert mine["sleep"]["tab"] == "general"
+    assert set(mine["sleep"]["params_schema"]["properties"]) == {"seconds", "steps"}
+    admins = {t["name"] for t in client.get("/api/v1/job-types", headers=admin_h).json()}
+    assert set(mine) <= admins
+
+
+def test_cancelling_a_queued_job_and_then_again(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_echo")
+    first = client.post(f"/api/v1/jobs/{job.id}/cancel", headers=alice_h)
+    assert first.status_code == 200
+    assert first.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/jobs/{job.id}/cancel", headers=alice_h)
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+
+
+def test_retrying_a_failed_job_starts_a_new_one(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_fail_always")
+    run_jobs()
+    response = client.post(f"/api/v1/jobs/{job.id}/retry", headers=alice_h)
+    assert response.status_code == 202
+    new = response.json()
+    assert new["id"] != job.id
+    assert new["type"] == "t_fail_always"
+    assert new["status"] == "queued"
+    assert response.headers["location"] == f"/api/v1/jobs/{new['id']}"
+    assert client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()["status"] == "failed"
+
+
+def test_retrying_a_completed_job_is_409(
+    client: TestClient, alice_h: dict[str, str], alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_echo")
+    run_jobs()
+    assert client.post(f"/api/v1/jobs/{job.id}/retry", headers=alice_h).status_code == 409
+
+
+@pytest.mark.parametrize("action", ["cancel", "retry"])
+def test_acting_on_another_users_job_is_404(
+    client: TestClient, bob_h: dict[str, str], alice: model.User, make_job: MakeJob, action: str
+) -> None:
+    job = make_job(alice, "t_echo")
+    assert client.post(f"/api/v1/jobs/{job.id}/{action}", headers=bob_h).status_code == 404
+
+
+@pytest.mark.parametrize("job_id", ["0", "-1", "abc", str(2**63)])
+def test_an_impossible_job_id_is_422(client: TestClient, alice_h: dict[str, str], job_id: str) -> None:
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=alice_h).status_code == 422
