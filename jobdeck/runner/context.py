@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 
 from jobdeck import errors, files, model
 from jobdeck.store import jobs, transitions
-from jobdeck.store.database import Database
+from jobdeck.store.database import Database, is_transient
+
+T = TypeVar("T")
+RETRY_FIRST_S = 0.05
+RETRY_MAX_S = 2.0
 
 
 class SubtaskHandle:
@@ -42,8 +47,12 @@ class SubtaskHandle:
 class JobContext:
     """What a job function gets: its params and user, subtasks, progress, files, a log, cancellation."""
 
-    def __init__(self, db: Database, file_store: files.FileStore, claimed: model.Claimed) -> None:
+    def __init__(
+        self, db: Database, file_store: files.FileStore, claimed: model.Claimed, retry_seconds: float = 30.0
+    ) -> None:
         self.db = db
+        #: how long a write keeps retrying while the database is unreachable (the worker's lease)
+        self.retry_seconds = retry_seconds
         self.files = file_store
         self.job = claimed.job
         self.lease_token = claimed.lease_token
@@ -84,25 +93,47 @@ class JobContext:
         return self._lost.is_set()
 
     # -- fenced writes --------------------------------------------------------------------------
+    def _write(self, operation: Callable[[sa.Connection], T]) -> T:
+        """One short transaction, retried through a database restart for up to the lease: a job
+        is not failed because the database blinked (its lease is what decides whether it lives)."""
+        deadline = time.monotonic() + self.retry_seconds
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                with self.db.write() as conn:
+                    return operation(conn)
+            except sa.exc.SQLAlchemyError as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
     def _fenced(self, changed: bool) -> None:
         if not changed:
             self._lost.set()
             raise errors.LeaseLost()
 
     def progress(self, done: int, total: int | None = None) -> None:
-        with self.db.write() as conn:
-            self._fenced(transitions.progress(conn, self.job.id, self.lease_token, done, total))
+        self._fenced(self._write(lambda c: transitions.progress(c, self.job.id, self.lease_token, done, total)))
 
     def log(self, message: str, level: str = "info") -> None:
-        with self.db.write() as conn:
-            self._fenced(transitions.holds(self.db, conn, self.job.id, self.lease_token))
+        def write(conn: sa.Connection) -> bool:
+            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
+                return False
             transitions.log(conn, self.job.id, level, message)
+            return True
+
+        self._fenced(self._write(write))
+
+    def _end_subtask(self, subtask_id: int, status: model.SubtaskStatus, message: str | None) -> bool:
+        return self._write(
+            lambda c: transitions.end_subtask(self.db, c, self.job.id, self.lease_token, subtask_id, status, message)
+        )
 
     @contextlib.contextmanager
     def subtask(self, name: str) -> Iterator[SubtaskHandle]:
         """Record a step: In Progress on entry, Completed on a clean exit, Failed (with the error) on an exception."""
-        with self.db.write() as conn:
-            subtask_id = transitions.start_subtask(self.db, conn, self.job.id, self.lease_token, name)
+        subtask_id = self._write(lambda c: transitions.start_subtask(self.db, c, self.job.id, self.lease_token, name))
         if subtask_id is None:
             self._lost.set()
             raise errors.LeaseLost()
@@ -111,35 +142,15 @@ class JobContext:
             yield handle
         except BaseException as exc:
             if not isinstance(exc, errors.LeaseLost):
-                with contextlib.suppress(Exception), self.db.write() as conn:
-                    transitions.end_subtask(
-                        self.db,
-                        conn,
-                        self.job.id,
-                        self.lease_token,
-                        subtask_id,
-                        model.SubtaskStatus.FAILED,
-                        str(exc) or type(exc).__name__,
-                    )
+                with contextlib.suppress(Exception):
+                    self._end_subtask(subtask_id, model.SubtaskStatus.FAILED, str(exc) or type(exc).__name__)
             raise
         if not handle.finished:
-            with self.db.write() as conn:
-                self._fenced(
-                    transitions.end_subtask(
-                        self.db,
-                        conn,
-                        self.job.id,
-                        self.lease_token,
-                        subtask_id,
-                        model.SubtaskStatus.COMPLETED,
-                        handle.message,
-                    )
-                )
+            self._fenced(self._end_subtask(subtask_id, model.SubtaskStatus.COMPLETED, handle.message))
 
     def finished_subtasks(self) -> set[str]:
         """Names of this job's subtasks completed by earlier attempts: what a resumed job skips."""
-        with self.db.read() as conn:
-            return jobs.completed_subtask_names(conn, self.job.id)
+        return self._write(lambda c: jobs.completed_subtask_names(c, self.job.id))
 
     def attach(
         self,
@@ -150,16 +161,23 @@ class JobContext:
     ) -> int:
         """Store a file and list it under the job (Output Files, Error Reports…); returns its file id."""
         stored = self.files.put(source)
+
+        def record(conn: sa.Connection) -> int | None:
+            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
+                return None
+            return transitions.add_file(
+                conn, self.job.id, kind, name, content_type, stored.size, stored.sha256, stored.key
+            )
+
         try:
-            with self.db.write() as conn:
-                self._fenced(transitions.holds(self.db, conn, self.job.id, self.lease_token))
-                return transitions.add_file(
-                    conn, self.job.id, kind, name, content_type, stored.size, stored.sha256, stored.key
-                )
+            file_id = self._write(record)
+            self._fenced(file_id is not None)
         except BaseException:
             self.files.delete(stored.key)
             raise
+        assert file_id is not None
+        return file_id
 
     def input_files(self) -> list[model.JobFile]:
-        with self.db.read() as conn:
-            return [f for f in jobs.files(conn, self.job.id) if f.kind is model.FileKind.INPUT]
+        files_ = self._write(lambda c: jobs.files(c, self.job.id))
+        return [f for f in files_ if f.kind is model.FileKind.INPUT]

@@ -22,16 +22,10 @@ from jobdeck.runner.wakeup import Wakeup
 from jobdeck.store import claim as claiming
 from jobdeck.store import transitions
 from jobdeck.store import workers as worker_rows
-from jobdeck.store.database import Database
+from jobdeck.store.database import Database, is_transient
 
 log = logging.getLogger(__name__)
 DB_RETRY_MAX_S = 5.0
-
-
-def _db_error(exc: BaseException) -> bool:
-    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or (
-        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
-    )
 
 
 class Worker:
@@ -155,7 +149,11 @@ class Worker:
         self._register()
         with self.db.write() as conn:
             claimed = claiming.claim(self.db, conn, self.id, self.concurrency, self.lease_seconds, self.queues)
-        outcomes = [o for c in claimed if (o := self.execute(JobContext(self.db, self.files, c))) is not None]
+        outcomes = [
+            o
+            for c in claimed
+            if (o := self.execute(JobContext(self.db, self.files, c, self.lease_seconds))) is not None
+        ]
         if outcomes:
             with self.db.write() as conn:
                 accepted = transitions.finish_many(conn, outcomes)
@@ -223,7 +221,7 @@ class Worker:
                             claimed = claiming.claim(self.db, conn, self.id, free, self.lease_seconds, self.queues)
                     backoff = 0.05
                 except sa.exc.SQLAlchemyError as exc:
-                    if not _db_error(exc):
+                    if not is_transient(exc):
                         raise
                     log.warning("database error in the worker loop (%s); retrying in %.2fs", exc, backoff)
                     with self._lock:
@@ -234,7 +232,7 @@ class Worker:
                 self._record(outcomes, accepted)
                 now = time.monotonic()
                 for c in claimed:
-                    ctx = JobContext(self.db, self.files, c)
+                    ctx = JobContext(self.db, self.files, c, self.lease_seconds)
                     with self._lock:
                         self._active[c.job.id] = (ctx, now)
                     self._tasks.put(ctx)

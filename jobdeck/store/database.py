@@ -43,6 +43,13 @@ def _now_sqlite(element: db_now, compiler: Any, **kw: Any) -> str:
     return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', ({shift}) || ' seconds') || '000')"
 
 
+def is_transient(exc: BaseException) -> bool:
+    """A lost or refused connection (a server restart, a network blip): worth retrying."""
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    )
+
+
 def normalize_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
@@ -53,15 +60,15 @@ class Database:
     """One engine per process; every store function takes this or a Connection."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL", pre_ping: bool = False
+        self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL", pre_ping: bool = True
     ) -> None:
         self.url = normalize_url(url)
         self.dialect = sa.engine.make_url(self.url).get_backend_name()
         if self.is_sqlite:
             self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
         else:
-            # No pre-ping by default: it costs a round trip per transaction. A connection broken by a
-            # server restart fails once, SQLAlchemy then discards the whole pool, and callers retry.
+            # Pre-ping costs a round trip per checkout but turns a server restart into a reconnect
+            # instead of one failed request per pooled connection.
             self.engine = sa.create_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800
             )
