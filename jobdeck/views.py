@@ -76,3 +76,13 @@ def job_detail(detail: JobDetail) -> dict[str, Any]:
 def page(items: list[model.Job], next_cursor: str | None) -> dict[str, Any]:
     """A listing page: `{"items": [JobSummary], "next_cursor": str | null}`."""
     return {"items": [job_summary(j) for j in items], "next_cursor": next_cursor}
+
+
+def log_line(line: model.LogLine) -> dict[str, Any]:
+    return {"at": timestamp(line.at), "level": line.level, "message": line.message}
+
+
+def job_document(detail: JobDetail, title: str) -> dict[str, Any]:
+    """What `GET /api/v1/jobs/{id}` and `jobdeck jobs show --json` return: the detail view, the job type's
+    title (the grid's Job column) and the job's log lines."""
+    return {**job_detail(detail), "title": title, "log": [log_line(line) for line in detail.log]}

@@ -172,7 +172,7 @@ def _print_detail(service: Service, detail: JobDetail) -> None:
 
 @jobs_group.command("show")
 @click.argument("job_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print the API's job detail JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's job detail JSON (with title and log).")
 @as_option
 @one_line_errors
 def show(job_id: int, as_json: bool, as_user: str | None) -> None:
@@ -180,7 +180,7 @@ def show(job_id: int, as_json: bool, as_user: str | None) -> None:
     with open_service() as service:
         detail = service.job_detail(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
         if as_json:
-            _echo_json(views.job_detail(detail))
+            _echo_json(views.job_document(detail, _title(service, detail.job)))
         else:
             _print_detail(service, detail)
 

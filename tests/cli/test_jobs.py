@@ -12,7 +12,7 @@ from tests.cli.conftest import Run
 SUMMARY_KEYS = {"id", "type", "tab", "description", "status", "run_by", "progress"} | {
     "created_at", "started_at", "ended_at", "failed_at"
 }  # fmt: skip
-DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks"}
+DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks", "title", "log"}
 
 
 def drain(service: Service) -> None:
@@ -155,7 +155,8 @@ def test_show_json_is_the_api_detail_shape(run: Run, service: Service, alice: mo
     assert set(f) == {"id", "kind", "name", "size", "content_type", "download_url"}
     assert (f["kind"], f["name"], f["size"]) == ("output", "result.txt", 11)
     assert f["download_url"] == f"/api/v1/jobs/{job.id}/files/{f['id']}"
-    assert detail == views.job_detail(service.job_detail(alice, job.id))
+    assert detail["title"] == "Steps" and detail["log"] == []
+    assert detail == views.job_document(service.job_detail(alice, job.id), "Steps")
 
 
 def test_show_prints_fields_subtasks_and_log_lines(run: Run, service: Service) -> None:
@@ -165,6 +166,14 @@ def test_show_prints_fields_subtasks_and_log_lines(run: Run, service: Service) -
     assert "Failed" in out and "boom: the input was bad" in out
     assert "Doomed step" in out  # the subtask grid
     assert "Traceback" in out  # the job log keeps the traceback the page never shows
+
+
+def test_show_json_carries_the_log_lines(run: Run, service: Service) -> None:
+    job = service.start_job(None, "t_echo", {"text": "hello from the job"})
+    drain(service)
+    detail = json.loads(run("jobs", "show", str(job.id), "--json").stdout)
+    assert [(line["level"], line["message"]) for line in detail["log"]] == [("info", "hello from the job")]
+    assert detail["log"][0]["at"].endswith("Z")
 
 
 def test_show_of_another_users_job_looks_like_a_missing_job(
