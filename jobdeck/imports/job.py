@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import pathlib
+import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -18,7 +20,12 @@ from jobdeck.store import schema, transitions
 
 JOB_TYPE = "import"
 MAX_ATTEMPTS = 3
-Batch = list[tuple[int, list[str]]]
+#: Allocations between young-generation collections while an import runs (Python's default is 700):
+#: a chunk allocates ~100,000 short-lived lists and tuples, and collecting every 700 costs a third of the time.
+GC_GEN0_THRESHOLD = 50_000
+_gc_lock = threading.Lock()
+_gc_users = 0
+_gc_saved: tuple[int, int, int] = gc.get_threshold()
 
 
 class ImportParams(pydantic.BaseModel):
@@ -43,19 +50,22 @@ def chunk_name(first: int, last: int) -> str:
     return f"Rows {first:,}\u2013{last:,}"
 
 
-def chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[tuple[int, int, Batch]]:
-    """Rows grouped by row number (1 to size, size+1 to 2*size...): the same chunks on every attempt."""
-    batch: Batch = []
-    index = 0
-    for number, cells in rows:
-        at = (number - 1) // size
-        if at != index and batch:
-            yield index * size + 1, batch[-1][0], batch
-            batch = []
-        index = at
-        batch.append((number, cells))
-    if batch:
-        yield index * size + 1, batch[-1][0], batch
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Raise the young-generation threshold while any import runs in this process; restore it after the last."""
+    global _gc_users, _gc_saved
+    with _gc_lock:
+        if _gc_users == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(max(_gc_saved[0], GC_GEN0_THRESHOLD), *_gc_saved[1:])
+        _gc_users += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users -= 1
+            if _gc_users == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def set_description(ctx: JobContext, text: str) -> None:
@@ -117,14 +127,13 @@ class ImportRun:
             with self.open() as (opened, columns):
                 rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
                 checker = validate.RowChecker(self.target, columns)
-                for number, cells in opened.rows:
-                    rows += 1
-                    values, problems = checker.check(number, cells)
-                    if values is None:
+                for _first, _last, batch in opened.chunks(self.chunk_rows):
+                    self.ctx.raise_if_cancelled()
+                    rows += len(batch)
+                    _, rejected = checker.check_batch(batch)
+                    for _number, cells, problems in rejected:
                         errors_csv.add(problems)
                         rejected_csv.add(cells)
-                    if rows % self.chunk_rows == 0:
-                        self.ctx.raise_if_cancelled()
             if errors_csv.rejected_rows:
                 self.attach(errors_csv, None, None)
             return errors_csv.rejected_rows, rows
@@ -145,23 +154,20 @@ class ImportRun:
                 checker = validate.RowChecker(self.target, columns)
                 out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
                 estimate = opened.estimated_rows
-                for first, last, batch in chunks(opened.rows, self.chunk_rows):
+                for first, last, batch in opened.chunks(self.chunk_rows):
                     ctx.raise_if_cancelled()
                     result = report.ChunkResult(chunk_name(first, last), first, last, rows=len(batch))
-                    valid = []
-                    for number, cells in batch:
-                        values, problems = checker.check(number, cells)
-                        if values is None:
-                            errors_csv.add(problems)
-                            rejected_csv.add(cells)
-                            result.rejected += 1
-                        else:
-                            valid.append(values)
+                    valid, rejected = checker.check_batch(batch)
+                    for _number, cells, problems in rejected:
+                        errors_csv.add(problems)
+                        rejected_csv.add(cells)
+                    result.rejected = len(rejected)
                     self.write_chunk(out, result, valid, finished)
                     results.append(result)
                     totals.add(result)
                     ctx.progress(last, max(estimate, last))
                 ctx.progress(totals.rows, totals.rows)
+            self.attach(errors_csv, rejected_csv, (results, totals))
         except (errors.LeaseLost, errors.JobCancelled):
             raise
         except Exception:
@@ -236,5 +242,5 @@ def run_import(ctx: JobContext) -> None:
     inputs = ctx.input_files()
     if not inputs:
         raise errors.ImportRejected("The import has no input file.")
-    with ctx.files.local_path(inputs[0].storage_key) as path:
+    with ctx.files.local_path(inputs[0].storage_key) as path, fewer_collections():
         ImportRun(ctx, params, path).run()

@@ -7,9 +7,10 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import pathlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from jobdeck import errors
@@ -22,6 +23,9 @@ CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 READ_BYTES = 1024 * 1024
 SNIFF_CHARS = 64 * 1024
+
+Batch = list[tuple[int, list[str]]]
+Chunk = tuple[int, int, Batch]
 
 #: Magic numbers of files people upload by mistake.
 FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -60,7 +64,9 @@ class Opened:
     """An open file: its header, its rows as (row number, cells), and what was detected about it."""
 
     header: list[str]
-    rows: Iterator[tuple[int, list[str]]]  #: row 1 is the first line after the header; blank rows are skipped
+    #: the rows in chunks of a given size, as (first row, last row, [(row number, cells)…]); row 1 is the
+    #: first line after the header; blank rows are skipped but keep their numbers, so chunks never shift
+    chunks: Callable[[int], Iterator[Chunk]]
     estimated_rows: int  #: for progress; exact for XLSX, an upper bound for CSV
     encoding: str | None = None
     delimiter: str | None = None
@@ -151,18 +157,60 @@ def detect_delimiter(sample: str) -> str:
 
 def _csv_rows(reader: Any, limits: Limits) -> Iterator[tuple[int, list[str]]]:
     number = 0
-    try:
+    with _readable(limits, lambda: number):
         for row in reader:
             number += 1
             if any(row):
                 yield number, row
+
+
+def _csv_chunks(reader: Any, limits: Limits, size: int) -> Iterator[Chunk]:
+    """`chunked(_csv_rows(...))` in one loop: the hot path of a big import, one generator fewer per row."""
+    number, index, end = 0, 0, size
+    batch: Batch = []
+    with _readable(limits, lambda: number):
+        for row in reader:
+            number += 1
+            if not any(row):
+                continue
+            if number > end:
+                if batch:
+                    yield index * size + 1, batch[-1][0], batch
+                    batch = []
+                index = (number - 1) // size
+                end = (index + 1) * size
+            batch.append((number, row))
+    if batch:
+        yield index * size + 1, batch[-1][0], batch
+
+
+def chunked(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Chunk]:
+    """Rows grouped by row number (1 to size, size+1 to 2*size...): the same chunks on every attempt."""
+    batch: Batch = []
+    index = 0
+    for number, cells in rows:
+        at = (number - 1) // size
+        if at != index and batch:
+            yield index * size + 1, batch[-1][0], batch
+            batch = []
+        index = at
+        batch.append((number, cells))
+    if batch:
+        yield index * size + 1, batch[-1][0], batch
+
+
+@contextlib.contextmanager
+def _readable(limits: Limits, where: Callable[[], int]) -> Iterator[None]:
+    """The csv module's errors as messages naming the row (and the limit, for an over-long cell)."""
+    try:
+        yield
     except csv.Error as exc:
         if "field limit" in str(exc):
             raise errors.ImportRejected(
-                f"Row {number + 1} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
+                f"Row {where() + 1} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
                 "(JOBDECK_IMPORT_MAX_CELL_CHARS)."
             ) from None
-        raise errors.ImportRejected(f"Row {number + 1} cannot be read as CSV: {exc}.") from None
+        raise errors.ImportRejected(f"Row {where() + 1} cannot be read as CSV: {exc}.") from None
 
 
 def _count_rows(path: pathlib.Path, encoding: str, delimiter: str) -> int:
@@ -189,13 +237,13 @@ def open_csv(
             raise errors.ImportRejected(
                 f"The file has more than {limits.max_rows:,} rows, the limit (JOBDECK_IMPORT_MAX_ROWS)."
             )
-        rows = _csv_rows(csv.reader(f, delimiter=delimiter), limits)
-        first = next(rows, None)
-        if first is None:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(_csv_rows(reader, limits), None)
+        if header is None:
             raise errors.ImportRejected("The file is empty: it has no header row.")
         yield Opened(
-            header=[cell.strip() for cell in first[1]],
-            rows=((number - first[0], cells) for number, cells in rows),
+            header=[cell.strip() for cell in header[1]],
+            chunks=functools.partial(_csv_chunks, reader, limits),
             estimated_rows=max(newlines, 1),
             encoding=chosen,
             delimiter=delimiter,
@@ -264,7 +312,7 @@ def open_xlsx(path: pathlib.Path, limits: Limits) -> Iterator[Opened]:
             header.pop()
         yield Opened(
             header=header,
-            rows=_xlsx_rows(raw, limits),
+            chunks=lambda size: chunked(_xlsx_rows(raw, limits), size),
             estimated_rows=max(sheet.height - offset, 1),
         )
     finally:

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import targets
+from jobdeck.imports import fast, targets
 from jobdeck.imports.targets import Column, Target
 
 #: Every code an error report may hold, with what it means; docs/imports.md lists the same.
@@ -30,12 +30,9 @@ CODES: dict[str, str] = {
     "wrong_cell_count": "the row has more cells than the header",
 }
 
-TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
-FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _INT = re.compile(r"[+-]?\d{1,18}")
 _DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_EMAIL = re.compile(r"[^@\s\"<>(),;:]+@[^@\s\"<>(),;:]+\.[^@\s\"<>(),;:.]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,9 +132,9 @@ def _parse(col: Column) -> Callable[[str], Any]:
 
         def parse_bool(v: str) -> bool:
             lower = v.lower()
-            if lower in TRUE:
+            if lower in fast.TRUE:
                 return True
-            if lower in FALSE:
+            if lower in fast.FALSE:
                 return False
             raise Invalid("bad_bool", f"{col.name} must be true or false (yes/no, y/n, 1/0)")
 
@@ -156,7 +153,7 @@ def _parse(col: Column) -> Callable[[str], Any]:
     if kind == "email":
 
         def parse_email(v: str) -> str:
-            if not _EMAIL.fullmatch(v):
+            if not fast.EMAIL.fullmatch(v):
                 raise Invalid("bad_email", f"{col.name} must be an email address")
             return v
 
@@ -203,7 +200,9 @@ class RowChecker:
     def __init__(self, target: Target, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
         self.width = len(self.columns)
-        self._convert = [converter(c, is_key=c.name in target.key) for c in self.columns]
+        is_key = [c.name in target.key for c in self.columns]
+        self._convert = [converter(c, is_key=k) for c, k in zip(self.columns, is_key, strict=True)]
+        self._fast = [fast.fast_column(c, is_key=k) for c, k in zip(self.columns, is_key, strict=True)]
         self._pairs = list(zip(self.columns, self._convert, strict=True))
         names = [c.name for c in self.columns]
         self._key_at = [names.index(k) for k in target.key]
@@ -211,17 +210,31 @@ class RowChecker:
         # Hashes, not keys: a million keys would cost ~100 MB as strings, ~60 MB as hashes.
         self._seen: set[int] = set()
 
+    def _fit(self, number: int, cells: list[str]) -> tuple[list[str], Problem | None]:
+        """Cells padded to the header's width (missing cells are empty); extra non-empty cells are a problem."""
+        width = len(cells)
+        if width < self.width:
+            return cells + [""] * (self.width - width), None
+        if width > self.width and any(cells[self.width :]):
+            message = f"{width} cells, but the header has {self.width}"
+            return [""] * self.width, Problem(number, "", "", "wrong_cell_count", message)
+        return cells[: self.width], None
+
+    def _duplicate(self, number: int, key: tuple[Any, ...]) -> Problem | None:
+        digest = hash(key)
+        if digest not in self._seen:
+            self._seen.add(digest)
+            return None
+        shown = ", ".join(f"{n}={v}" for n, v in zip(self._key_names, key, strict=True))
+        message = f"{shown} appears in an earlier row of the file"
+        return Problem(number, self._key_names[0], str(key[0]), "duplicate_key", message)
+
     def check(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...] | None, list[Problem]]:
         """The row's values (None when invalid) and its problems, one per bad cell."""
         if len(cells) != self.width:
-            if len(cells) > self.width and not any(cells[self.width :]):
-                cells = cells[: self.width]
-            elif len(cells) > self.width:
-                return None, [
-                    Problem(number, "", "", "wrong_cell_count", f"{len(cells)} cells, but the header has {self.width}")
-                ]
-            else:
-                cells = cells + [""] * (self.width - len(cells))
+            cells, wrong = self._fit(number, cells)
+            if wrong:
+                return None, [wrong]
         values: list[Any] = []
         problems: list[Problem] = []
         for (col, convert), cell in zip(self._pairs, cells, strict=True):
@@ -231,13 +244,66 @@ class RowChecker:
                 problems.append(Problem(number, col.name, cell, bad.code, bad.message))
         if problems:
             return None, problems
-        key = tuple(values[i] for i in self._key_at)
-        digest = hash(key)
-        if digest in self._seen:
-            shown = ", ".join(f"{n}={v}" for n, v in zip(self._key_names, key, strict=True))
-            first = self._key_names[0]
-            return None, [
-                Problem(number, first, str(key[0]), "duplicate_key", f"{shown} appears in an earlier row of the file")
-            ]
-        self._seen.add(digest)
+        duplicate = self._duplicate(number, tuple(values[i] for i in self._key_at))
+        if duplicate:
+            return None, [duplicate]
         return tuple(values), problems
+
+    def check_batch(
+        self, batch: Sequence[tuple[int, list[str]]]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[int, list[str], list[Problem]]]]:
+        """`check` for a chunk of rows at once, a column at a time: (valid values, rejected rows), in row order."""
+        bad: dict[int, list[Problem]] = {}
+        rows = [cells for _, cells in batch]
+        if set(map(len, rows)) != {self.width}:
+            for i, (number, cells) in enumerate(batch):
+                if len(cells) != self.width:
+                    rows[i], wrong = self._fit(number, cells)
+                    if wrong:
+                        bad[i] = [wrong]
+        columns: list[list[Any]] = []
+        transposed: list[tuple[str, ...]] = list(zip(*rows, strict=True)) if rows else [()] * self.width
+        for at, column in enumerate(transposed):
+            values, suspects = self._fast[at](column)
+            if suspects:
+                self._settle(at, column, values, sorted(suspects), batch, bad)
+            columns.append(values)
+        keys = list(zip(*(columns[i] for i in self._key_at), strict=True))
+        all_rows = list(zip(*columns, strict=True))
+        candidates = [i for i in range(len(all_rows)) if i not in bad] if bad else range(len(all_rows))
+        hashes = [hash(keys[i]) for i in candidates] if bad else list(map(hash, keys))
+        fresh = set(hashes)
+        if len(fresh) == len(hashes) and self._seen.isdisjoint(fresh):
+            self._seen |= fresh
+            valid = [all_rows[i] for i in candidates] if bad else all_rows
+        else:
+            valid = []
+            for i in candidates:
+                duplicate = self._duplicate(batch[i][0], keys[i])
+                if duplicate:
+                    bad[i] = [duplicate]
+                else:
+                    valid.append(all_rows[i])
+        rejected = [(batch[i][0], batch[i][1], bad[i]) for i in sorted(bad)]
+        return valid, rejected
+
+    def _settle(
+        self,
+        at: int,
+        cells: Sequence[str],
+        values: list[Any],
+        suspects: list[int],
+        batch: Sequence[tuple[int, list[str]]],
+        bad: dict[int, list[Problem]],
+    ) -> None:
+        """Run the per-cell check on the cells the column check was unsure of: a value, or a named problem."""
+        col, convert = self._pairs[at]
+        for i in suspects:
+            try:
+                values[i] = convert(cells[i])
+            except Invalid as problem:
+                values[i] = None
+                if i not in bad or bad[i][0].code != "wrong_cell_count":
+                    bad.setdefault(i, []).append(
+                        Problem(batch[i][0], col.name, cells[i], problem.code, problem.message)
+                    )

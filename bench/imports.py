@@ -1,0 +1,192 @@
+"""Import throughput: a generated contacts CSV into SQLite and PostgreSQL, rows/s from enqueue to completed
+and the worker's peak RSS.
+
+    .venv/bin/python bench/imports.py                       # 1,000,000 rows, clean and 5% invalid, both databases
+    .venv/bin/python bench/imports.py --rows 200000 --backend sqlite
+    .venv/bin/python bench/imports.py --database-url postgresql://user@host/db   # an existing PostgreSQL
+
+The worker runs in its own process (as `jobdeck worker` does) so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from jobdeck import model, settings  # noqa: E402
+from jobdeck.service import Service  # noqa: E402
+
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Ken",
+    "Dennis",
+    "Margaret",
+    "Linus",
+    "Guido",
+    "Frances",
+    "John",
+    "Radia",
+    "Tim",
+]
+LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Thompson",
+    "Ritchie",
+    "Hamilton",
+    "Torvalds",
+    "Allen",
+    "Backus",
+]
+COMPANIES = ["Analytical Engines", "Bletchley", "Navy", "Eindhoven", "MIT", "Stanford", "Bell Labs", ""]
+COUNTRIES = ["GB", "US", "NL", "FR", "DE", "FI", "NO", ""]
+#: The kinds of invalid row a 5% file mixes in: each breaks one rule of the contacts target.
+BREAKERS = ("bad_email", "bad_date", "required", "not_allowed", "duplicate_key")
+
+WORKER = """
+import resource, sys, threading
+from jobdeck import settings
+from jobdeck.service import Service
+service = Service.open(settings.load())
+worker = service.worker(1)
+thread = threading.Thread(target=worker.run, daemon=True)
+thread.start()
+print("ready", flush=True)
+sys.stdin.readline()
+worker.stop()
+thread.join(30)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+"""
+
+
+def generate(path: pathlib.Path, rows: int, invalid: float, seed: int = 7) -> int:
+    """Write the CSV; returns how many rows are invalid."""
+    rng = random.Random(seed)
+    bad = 0
+    prev_email = ""
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write("first_name,last_name,email,phone,company,country,created_on\r\n")
+        for i in range(rows):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            email = f"{first.lower()}.{last.lower()}.{i}@example.com"
+            day = f"20{rng.randint(10, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            country = rng.choice(COUNTRIES)
+            if invalid and rng.random() < invalid and i > 0:
+                bad += 1
+                kind = rng.choice(BREAKERS)
+                if kind == "bad_email":
+                    email = email.replace("@", " at ")
+                elif kind == "bad_date":
+                    day = "31/02/2024"
+                elif kind == "required":
+                    last = ""
+                elif kind == "not_allowed":
+                    country = "XX"
+                else:
+                    email = prev_email
+            out.write(f"{first},{last},{email},+1 555 {i % 10000:04d},{rng.choice(COMPANIES)},{country},{day}\r\n")
+            prev_email = email
+    return bad
+
+
+@contextlib.contextmanager
+def database(backend: str, url: str | None, tmp: pathlib.Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+    elif url:
+        yield url
+    else:
+        from tests import pgserver
+
+        with pgserver.running() as server:
+            yield server.create_database("jobdeck_bench")
+
+
+def run_one(backend: str, url: str | None, csv_path: pathlib.Path, rows: int, bad: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp, database(backend, url, pathlib.Path(tmp)) as db:
+        env = {
+            **os.environ,
+            "JOBDECK_DATABASE_URL": db,
+            "JOBDECK_DATA_DIR": str(pathlib.Path(tmp) / "data"),
+            "JOBDECK_POLL_SECONDS": "0.05",
+            "PYTHONPATH": str(ROOT),
+        }
+        os.environ.update({k: v for k, v in env.items() if k.startswith("JOBDECK_")})
+        service = Service.open(settings.load())
+        if backend == "postgresql":
+            with service.db.write() as conn:  # start from an empty table when reusing a database
+                conn.exec_driver_sql("TRUNCATE demo_contacts")
+        user = service.create_user("bench", "bench password 123", is_admin=True)
+        worker = subprocess.Popen(
+            [sys.executable, "-c", WORKER], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert worker.stdout is not None and worker.stdin is not None
+            assert worker.stdout.readline().strip() == "ready"
+            started = time.perf_counter()
+            with open(csv_path, "rb") as f:
+                job = service.start_import(user, f, csv_path.name, "contacts")
+            enqueued = time.perf_counter()
+            while not (job := service.get_job(user, job.id)).status.is_terminal:
+                time.sleep(0.02)
+            done = time.perf_counter()
+            worker.stdin.write("\n")
+            worker.stdin.flush()
+            peak_kb = int(worker.stdout.readline().strip() or 0)
+        finally:
+            worker.wait(60)
+        service.close()
+    if job.status is not model.Status.COMPLETED:
+        raise SystemExit(f"the import ended {job.status.value}: {job.error}")
+    return {
+        "backend": backend,
+        "rows": rows,
+        "invalid": bad,
+        "upload_s": round(enqueued - started, 2),
+        "import_s": round(done - enqueued, 2),
+        "rows_per_s": int(rows / (done - enqueued)),
+        "peak_rss_mb": round(peak_kb / 1024),
+        "description": job.description,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--database-url", help="an existing PostgreSQL database instead of a throwaway server")
+    parser.add_argument("--invalid", default="0,0.05", help="comma-separated shares of invalid rows to try")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-csv-") as tmp:
+        for share in [float(s) for s in args.invalid.split(",")]:
+            path = pathlib.Path(tmp) / f"contacts-{int(share * 100)}pct.csv"
+            bad = generate(path, args.rows, share)
+            size_mb = path.stat().st_size / 1024 / 1024
+            for backend in backends:
+                result = run_one(backend, args.database_url, path, args.rows, bad)
+                print(f"{path.name} ({size_mb:.0f} MB) {result}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

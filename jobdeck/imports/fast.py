@@ -1,0 +1,168 @@
+"""Whole-column checks for a chunk: map/all at C speed over a column's cells, naming only the suspects.
+
+A column check returns the values `validate.converter` would give for every cell it is sure of, and the
+positions of the cells it is not (the suspects); the caller runs the per-cell converter on those alone,
+which names the problem. The two paths must agree: tests/imports/test_validate.py checks they do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from jobdeck.imports import targets
+from jobdeck.imports.targets import Column
+
+#: Spellings of true and false a bool column accepts, in any case.
+TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
+FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
+EMAIL = re.compile(r"[^@\s\"<>(),;:]+@[^@\s\"<>(),;:]+\.[^@\s\"<>(),;:.]+")
+
+FastColumn = Callable[[Sequence[str]], tuple[list[Any], set[int]]]
+Parsed = tuple[list[Any], list[int]]  #: values (None where bad) and the positions of the bad ones
+
+
+def _normalized(col: Column) -> Callable[[Sequence[str]], list[str]]:
+    steps = [targets.NORMALIZERS[name] for name in col.normalize]
+
+    def apply(cells: Sequence[str]) -> list[str]:
+        values: Any = cells
+        for step in steps:
+            values = map(step, values)
+        return list(values)
+
+    return apply
+
+
+def _where(flags: list[Any]) -> list[int]:
+    """Positions whose flag is falsy."""
+    return [i for i, flag in enumerate(flags) if not flag]
+
+
+def _by_pattern(pattern: re.Pattern[str], values: list[str]) -> list[int]:
+    matches = list(map(pattern.fullmatch, values))
+    return [] if all(matches) else _where(matches)
+
+
+def _out_of_bounds(col: Column, numbers: list[Any], bad: list[int]) -> list[int]:
+    low, high = col.minimum, col.maximum
+    if (low is None and high is None) or not numbers:
+        return bad
+    skip = set(bad)
+    found = [
+        i
+        for i, n in enumerate(numbers)
+        if i not in skip and ((low is not None and n < low) or (high is not None and n > high))
+    ]
+    return sorted(skip.union(found))
+
+
+def _parser(col: Column) -> Callable[[list[str]], Parsed]:
+    """The type check for a column's non-empty values, all at once."""
+    kind = col.type
+    if kind == "int":
+        pattern = re.compile(r"[+-]?\d{1,18}")
+
+        def ints(values: list[str]) -> Parsed:
+            bad = _by_pattern(pattern, values)
+            numbers = (
+                [int(v) for v in values]
+                if not bad
+                else [None if i in set(bad) else int(v) for i, v in enumerate(values)]
+            )
+            return numbers, _out_of_bounds(col, numbers, bad)
+
+        return ints
+    if kind == "decimal":
+        places = col.places
+        frac = r"\d*" if places is None else rf"\d{{0,{places}}}"
+        lead = r"|\.\d+" if places is None else (rf"|\.\d{{1,{places}}}" if places > 0 else "")
+        pattern = re.compile(rf"[+-]?(?:\d+(?:\.{frac})?{lead})")
+
+        def decimals(values: list[str]) -> Parsed:
+            bad = _by_pattern(pattern, values)
+            if col.minimum is not None or col.maximum is not None:
+                skip = set(bad)
+                numbers = [None if i in skip else Decimal(v) for i, v in enumerate(values)]
+                bad = _out_of_bounds(col, numbers, bad)
+            return [v.lstrip("+") for v in values], bad
+
+        return decimals
+    if kind == "bool":
+
+        def bools(values: list[str]) -> Parsed:
+            lowered = list(map(str.lower, values))
+            found = list(map(_BOOL_VALUE.get, lowered))
+            return found, [] if _BOOLS.issuperset(lowered) else [i for i, f in enumerate(found) if f is None]
+
+        return bools
+    if kind == "date":
+        pattern = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+        def dates(values: list[str]) -> Parsed:
+            bad = _by_pattern(pattern, values)
+            try:
+                if bad:
+                    raise ValueError
+                list(map(dt.date.fromisoformat, values))
+            except ValueError:
+                bad = sorted(set(bad).union(i for i, v in enumerate(values) if not _is_date(v)))
+            return values, bad  # the pattern and a successful parse mean each is in ISO form already
+
+        return dates
+    if kind == "email":
+
+        def emails(values: list[str]) -> Parsed:
+            return values, _by_pattern(EMAIL, values)
+
+        return emails
+    return lambda values: (values, [])
+
+
+def _is_date(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+_BOOL_VALUE = {**dict.fromkeys(TRUE, True), **dict.fromkeys(FALSE, False)}
+_BOOLS = frozenset(_BOOL_VALUE)
+
+
+def fast_column(col: Column, *, is_key: bool = False) -> FastColumn:
+    normalize = _normalized(col)
+    parse = _parser(col)
+    required = col.required or is_key
+    allowed = frozenset(col.allowed) | {""} if col.allowed is not None else None
+    max_length = col.max_length
+
+    def check(cells: Sequence[str]) -> tuple[list[Any], set[int]]:
+        values = normalize(cells)
+        suspects: set[int] = set()
+        complete = all(values)
+        if required and not complete:
+            suspects.update(_where(values))
+        if max_length is not None and values and max(map(len, values)) > max_length:
+            suspects.update(i for i, v in enumerate(values) if len(v) > max_length)
+        if allowed is not None and not allowed.issuperset(values):
+            suspects.update(i for i, v in enumerate(values) if v not in allowed)
+        if "\x00" in "".join(values):
+            suspects.update(i for i, v in enumerate(values) if "\x00" in v)
+        if complete:
+            parsed, bad = parse(values)
+            suspects.update(bad)
+            return parsed, suspects
+        present_at = [i for i, v in enumerate(values) if v]
+        parsed, bad = parse([values[i] for i in present_at])
+        out: list[Any] = [None] * len(values)
+        for j, i in enumerate(present_at):
+            out[i] = parsed[j]
+        suspects.update(present_at[j] for j in bad)
+        return out, suspects
+
+    return check
