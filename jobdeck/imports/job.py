@@ -47,7 +47,8 @@ def describe(params: dict[str, Any]) -> str:
 
 
 def chunk_name(first: int, last: int) -> str:
-    return f"Rows {first:,}\u2013{last:,}"
+    """A chunk's subtask name, "Rows 1" en dash "5,000": what a resumed attempt looks for."""
+    return f"Row {first:,}" if first == last else f"Rows {first:,}\u2013{last:,}"
 
 
 @contextlib.contextmanager
