@@ -6,16 +6,31 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import argon2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from jobdeck import model
+from jobdeck import model, passwords
 from jobdeck.imports import targets
 from jobdeck.service import Service
 from jobdeck.web.app import create_app
 
 PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password", "bob": "bob's long password"}
+
+
+@pytest.fixture
+def real_argon2() -> None:
+    """Ask for this to hash with jobdeck's real argon2 parameters instead of the cheap test ones."""
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Web tests sign in hundreds of times; at the production cost (~0.3 s a hash on two cores) that is minutes."""
+    if "real_argon2" in request.fixturenames:
+        return
+    cheap = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: cheap)
 
 
 @pytest.fixture
@@ -37,7 +52,8 @@ def csrf_of(html: str) -> str:
 
 
 def sign_in(client: TestClient, username: str, password: str | None = None) -> str:
-    """Sign in through the login form; returns the session's CSRF token."""
+    """Sign in through the login form (as a fresh browser would); returns the session's CSRF token."""
+    client.cookies.clear()
     page = client.get("/login")
     response = client.post(
         "/login",
@@ -79,3 +95,18 @@ def make_job(service: Service) -> Callable[..., model.Job]:
         return service.start_job(user, type_name, params or {}, run_at="/settings/maintenance")
 
     return make
+
+
+def app_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the application answers, through included routers (HEAD left out)."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(routes: Any) -> None:
+        for route in routes:
+            if hasattr(route, "effective_candidates"):  # an included router, resolved lazily by FastAPI
+                walk(route.effective_candidates())
+            elif getattr(route, "methods", None) and getattr(route, "path", None):
+                found.update((m, route.path) for m in route.methods if m != "HEAD")
+
+    walk(app.routes)
+    return found

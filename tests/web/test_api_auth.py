@@ -101,7 +101,9 @@ def test_a_success_resets_the_failure_count(client: TestClient, service: Service
     )
 
 
-def test_an_old_hash_is_upgraded_at_login(client: TestClient, service: Service, alice: model.User) -> None:
+def test_an_old_hash_is_upgraded_at_login(
+    real_argon2: None, client: TestClient, service: Service, alice: model.User
+) -> None:
     import argon2
 
     weak = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORDS["alice"])
