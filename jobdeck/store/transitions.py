@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -41,6 +42,27 @@ class Outcome:
     log: str | None = None  #: e.g. the traceback, for the job log (never for the page)
 
 
+@functools.cache
+def _finish_statement(status: model.Status) -> sa.Update:
+    """Built once per outcome: the hot path only binds the ids and the token."""
+    values: dict[str, object] = {"status": status.value, "ended_at": db_now(), "lease_expires_at": None}
+    if status is model.Status.FAILED:
+        values["failed_at"] = db_now()
+        values["error"] = sa.bindparam("error", type_=sa.Text)
+    elif status is model.Status.CANCELLED:
+        values["error"] = sa.bindparam("error", type_=sa.Text)
+    return (
+        sa.update(j)
+        .where(
+            j.c.id.in_(sa.bindparam("ids", expanding=True)),
+            j.c.lease_token == sa.bindparam("token", type_=sa.String),
+            j.c.status == IN_PROGRESS,
+        )
+        .values(**values)
+        .returning(j.c.id)
+    )
+
+
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
     """Record the end of several runs; returns the ids whose write was accepted (lease still held)."""
     accepted: set[int] = set()
@@ -48,23 +70,11 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
     for o in outcomes:
         groups.setdefault((o.lease_token, o.status, o.error), []).append(o.job_id)
     for (token, status, error), ids in groups.items():
-        values: dict[str, object] = {
-            "status": status.value,
-            "ended_at": db_now(),
-            "lease_expires_at": None,
-        }
-        if status is model.Status.FAILED:
-            values["failed_at"] = db_now()
-            values["error"] = (error or "failed")[:ERROR_MAX_CHARS]
-        elif status is model.Status.CANCELLED:
-            values["error"] = error
-        stmt = (
-            sa.update(j)
-            .where(j.c.id.in_(ids), j.c.lease_token == token, j.c.status == IN_PROGRESS)
-            .values(**values)
-            .returning(j.c.id)
-        )
-        changed = set(conn.execute(stmt).scalars())
+        params: dict[str, object] = {"ids": ids, "token": token}
+        if status is not model.Status.COMPLETED:
+            text = error or ("failed" if status is model.Status.FAILED else None)
+            params["error"] = text[:ERROR_MAX_CHARS] if text else None
+        changed = set(conn.execute(_finish_statement(status), params).scalars())
         accepted |= changed
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
