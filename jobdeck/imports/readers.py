@@ -122,23 +122,22 @@ def _decodes(path: pathlib.Path, encoding: str) -> tuple[bool, int]:
 
 
 def detect_encoding(path: pathlib.Path, named: str | None, fallback: str) -> tuple[str, int]:
-    """The encoding, in a fixed order: a BOM; else the one the user named; else strict UTF-8; else the fallback."""
+    """The encoding, in a fixed order: a BOM; else the one named on upload; else strict UTF-8; else the fallback."""
     with open(path, "rb") as f:
         head = f.read(4)
     bom = _bom_encoding(head)
-    if named:
-        name = codecs.lookup(named).name
-        if bom == "utf-8-sig" and name == "utf-8":
-            name = "utf-8-sig"
-        candidates = [name]
+    if bom:
+        candidates = [bom]  # a byte order mark is never wrong; it outranks a name typed on upload
+    elif named:
+        candidates = [codecs.lookup(named).name]
     else:
-        candidates = [bom] if bom else ["utf-8", fallback]
+        candidates = ["utf-8", fallback]
     for encoding in candidates:
         ok, newlines = _decodes(path, encoding)
         if ok:
             return encoding, newlines
-    if named:
-        raise errors.ImportRejected(f"The file is not valid {named} text; check the encoding named on upload.")
+    if bom or named:
+        raise errors.ImportRejected(f"The file is not valid {candidates[0]} text; check the encoding named on upload.")
     raise errors.ImportRejected(
         f"The file is neither UTF-8 nor {fallback} text; name its encoding on upload (for example utf-16 or latin-1)."
     )

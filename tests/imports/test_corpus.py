@@ -222,3 +222,8 @@ class TestFormulaLookingValues:
             ["Eve", "Evil", "=cmd|' /C calc'!A0", "-2+3", "+team", "US", ""],
             ["Mallory", "M", "mallory@example.com", "", "Tabbed", "\tXX", ""],
         ]
+
+
+def test_a_byte_order_mark_outranks_a_named_encoding(run_import: RunImport, importer: Service) -> None:
+    assert run_corpus(run_import, "bom_utf8.csv", encoding="cp1252").status is Status.COMPLETED
+    assert [r["first_name"] for r in rows(importer)] == ["José", "Zoë"]
