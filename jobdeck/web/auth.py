@@ -45,8 +45,10 @@ def authenticate(service: Service, username: str, password: str) -> model.User:
     so spreading guesses over many addresses does not help; the hash is upgraded when its parameters age.
     """
     s = service.settings
-    with service.db.read() as conn:
-        state = auth_rows.login_state(conn, username)
+    state = None
+    if _plausible_username(username):
+        with service.db.read() as conn:
+            state = auth_rows.login_state(conn, username)
     if state is None or state.user.disabled:
         passwords.verify(_DUMMY_HASH, password)
         log.info("login failed: unknown or disabled user %r", username)
@@ -65,6 +67,11 @@ def authenticate(service: Service, username: str, password: str) -> model.User:
             auth_rows.set_password_hash(conn, state.user.id, passwords.hash_password(password))
     log.info("login: %r", username)
     return state.user
+
+
+def _plausible_username(username: str) -> bool:
+    """Names that could exist; control characters (NUL above all, which PostgreSQL refuses) never reach a query."""
+    return 0 < len(username) <= 150 and all(ch.isprintable() for ch in username)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -114,3 +114,10 @@ def test_an_old_hash_is_upgraded_at_login(
         upgraded = user_rows.password_hash(conn, alice.id)
     assert upgraded != weak
     assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+@pytest.mark.parametrize("username", ["nul\x00name", "x" * 151, ""])
+def test_an_impossible_username_is_just_a_failed_login(client: TestClient, username: str) -> None:
+    response = client.post("/api/v1/auth/token", data={"username": username, "password": "whatever password"})
+    assert response.status_code in (401, 422)
+    assert response.headers["content-type"] == "application/problem+json"
