@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import logging
 import os
 import pathlib
 import shutil
@@ -123,10 +124,19 @@ def _drop_tables(url: str) -> None:
     db.dispose()
 
 
+#: SQLite's synchronous mode for this run (jobdeck's default is FULL; NORMAL is the documented opt-in).
+SYNCHRONOUS = {"mode": "FULL"}
+
+
+def _db(url: str) -> Database:
+    return Database(url, sqlite_synchronous=SYNCHRONOUS["mode"])
+
+
 def _env(url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBDECK_")}
     env.update(
         JOBDECK_DATABASE_URL=url,
+        JOBDECK_SQLITE_SYNCHRONOUS=SYNCHRONOUS["mode"],
         JOBDECK_JOB_MODULES=f"jobdeck.demo,{MODULE_NAME}",
         PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")]),
         **extra,
@@ -137,7 +147,7 @@ def _env(url: str, **extra: str) -> dict[str, str]:
 # -- measurements --------------------------------------------------------------------------------
 def enqueue_single(url: str, n: int) -> float:
     """Jobs/s enqueued one at a time, each in its own transaction (store.jobs.submit)."""
-    db = Database(url)
+    db = _db(url)
     new = job_rows.NewJob(type="noop")
     started = time.perf_counter()
     for _ in range(n):
@@ -149,7 +159,7 @@ def enqueue_single(url: str, n: int) -> float:
 
 def enqueue_batch(url: str, n: int, batch: int) -> float:
     """Jobs/s enqueued in batches, one statement and one transaction per batch (store.jobs.submit_many)."""
-    db = Database(url)
+    db = _db(url)
     new = job_rows.NewJob(type="noop")
     started = time.perf_counter()
     for done in range(0, n, batch):
@@ -162,7 +172,7 @@ def enqueue_batch(url: str, n: int, batch: int) -> float:
 def drain(url: str, n: int, processes: int, concurrency: int, profile_dir: pathlib.Path | None) -> tuple[float, float]:
     """Enqueue n no-op jobs, then run `jobdeck worker --burst` processes until the queue is empty.
     Returns (jobs/s from the first start to the last end, jobs/s from spawning the workers to their exit)."""
-    db = Database(url)
+    db = _db(url)
     new = job_rows.NewJob(type="noop")
     for done in range(0, n, 10_000):
         job_rows.submit_many(db, [new] * min(10_000, n - done))
@@ -172,7 +182,7 @@ def drain(url: str, n: int, processes: int, concurrency: int, profile_dir: pathl
     for i in range(processes):
         argv = command
         if profile_dir is not None:
-            out = profile_dir / f"{db.dialect}-{processes}p-{i}.txt"
+            out = profile_dir / f"{db.dialect}-{processes}x{concurrency}-{i}.txt"
             argv = [
                 _py_spy(),
                 "record",
@@ -219,7 +229,7 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
     """A worker waiting for work: a `jobdeck worker` process, or a pool in this process (as `jobdeck serve`).
     Yields the database handle to enqueue through: in-process wake-ups go to listeners of that same handle."""
     if embedded:
-        config = settings.load(database_url=url, job_modules="jobdeck.demo")
+        config = settings.load(database_url=url, job_modules="jobdeck.demo", sqlite_synchronous=SYNCHRONOUS["mode"])
         service = Service(config)
         worker = service.worker(concurrency)
         thread = threading.Thread(target=worker.run, daemon=True)
@@ -238,7 +248,7 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
         cwd=ROOT,
         stderr=subprocess.DEVNULL,
     )
-    db = Database(url)
+    db = _db(url)
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -270,7 +280,7 @@ def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> tuple[fl
                     break
                 time.sleep(0.002)
             time.sleep(0.02)  # let the worker go idle again
-    db = Database(url)
+    db = _db(url)
     with db.read() as conn:
         log = schema.job_log
         started = dict(conn.execute(sa.select(log.c.job_id, log.c.message).where(log.c.level == "info")).all())
@@ -287,19 +297,31 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per drain run")
     parser.add_argument("--enqueue-jobs", type=int, default=5_000, help="jobs per enqueue measurement")
     parser.add_argument("--batch", type=int, default=5_000, help="jobs per submit_many call")
-    parser.add_argument("--concurrency", type=int, default=16, help="threads per worker process")
+    parser.add_argument(
+        "--concurrency",
+        default="16,64",
+        help="threads per worker process, comma-separated to compare (a worker claims at most that many at once)",
+    )
     parser.add_argument("--processes", default="1,2,4", help="PostgreSQL worker process counts to drain with")
     parser.add_argument("--pickup-samples", type=int, default=200)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--database-url", help="use this PostgreSQL database (its jobdeck tables are dropped!)")
     parser.add_argument("--pg-fast", action="store_true", help="throwaway PostgreSQL with fsync off, as in tests")
+    parser.add_argument(
+        "--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL", help="SQLite durability (default FULL)"
+    )
     parser.add_argument("--profile", type=pathlib.Path, help="record py-spy profiles of the drain workers here")
     args = parser.parse_args()
+    # An in-process pool's LISTEN thread notices the throwaway server going away at the very end: not news.
+    logging.getLogger("jobdeck.runner.wakeup").setLevel(logging.ERROR)
+    SYNCHRONOUS["mode"] = args.sqlite_synchronous
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
 
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    table = rich.table.Table("backend", "measurement", "result", title="jobdeck throughput")
+    title = f"jobdeck throughput (SQLite synchronous={args.sqlite_synchronous}, "
+    title += "PostgreSQL fsync off)" if args.pg_fast else "PostgreSQL durable defaults)"
+    table = rich.table.Table("backend", "measurement", "result", title=title)
     console = rich.console.Console()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="jobdeck-bench-"))
     dbs = Backends(args, tmp)
@@ -312,10 +334,11 @@ def main() -> None:
             table.add_row(backend, f"enqueue, batches of {args.batch:,}", f"{rate:,.0f} jobs/s")
             counts = [1] if backend == "sqlite" else [int(p) for p in args.processes.split(",")]
             for processes in counts:
-                span, wall = drain(dbs.url(backend), args.jobs, processes, args.concurrency, args.profile)
-                what = f"drain {args.jobs:,} noop, {processes} process(es) x {args.concurrency} threads"
-                table.add_row(backend, what, f"{span:,.0f} jobs/s (with start-up: {wall:,.0f})")
-                console.print(f"{backend}: {what}: {span:,.0f} jobs/s")
+                for threads in [int(c) for c in args.concurrency.split(",")]:
+                    span, wall = drain(dbs.url(backend), args.jobs, processes, threads, args.profile)
+                    what = f"drain {args.jobs:,} noop, {processes} process(es) x {threads} threads"
+                    table.add_row(backend, what, f"{span:,.0f} jobs/s (with start-up: {wall:,.0f})")
+                    console.print(f"{backend}: {what}: {span:,.0f} jobs/s")
             for embedded in (False, True):
                 samples = args.pickup_samples
                 if backend == "sqlite" and not embedded:
