@@ -26,15 +26,23 @@ Parsed = tuple[list[Any], list[int]]  #: values (None where bad) and the positio
 
 
 def _normalized(col: Column) -> Callable[[Sequence[str]], list[str]]:
-    steps = [targets.NORMALIZERS[name] for name in col.normalize]
+    steps = [(name, targets.NORMALIZERS[name]) for name in col.normalize]
 
     def apply(cells: Sequence[str]) -> list[str]:
         values: Any = cells
-        for step in steps:
+        for name, step in steps:
+            if name == "collapse_spaces":
+                values = list(values)
+                if not _LOOSE_SPACE.search("\x00".join(values)):
+                    continue  # one scan of the column instead of a split and join per cell
             values = map(step, values)
         return list(values)
 
     return apply
+
+
+#: Whitespace that collapse_spaces would change: a run of two, or any whitespace other than a space.
+_LOOSE_SPACE = re.compile(r"\s\s|[^\S ]")
 
 
 def _where(flags: list[Any]) -> list[int]:
@@ -104,12 +112,12 @@ def _parser(col: Column) -> Callable[[list[str]], Parsed]:
 
         def dates(values: list[str]) -> Parsed:
             bad = _by_pattern(pattern, values)
+            skip = set(bad)
+            shaped = [v for i, v in enumerate(values) if i not in skip] if bad else values
             try:
-                if bad:
-                    raise ValueError
-                list(map(dt.date.fromisoformat, values))
-            except ValueError:
-                bad = sorted(set(bad).union(i for i, v in enumerate(values) if not _is_date(v)))
+                list(map(dt.date.fromisoformat, shaped))
+            except ValueError:  # a well-shaped date that does not exist, such as 2023-02-29
+                bad = sorted(skip.union(i for i, v in enumerate(values) if i not in skip and not _is_date(v)))
             return values, bad  # the pattern and a successful parse mean each is in ISO form already
 
         return dates

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import pathlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
@@ -13,13 +14,15 @@ import pydantic
 import sqlalchemy as sa
 
 from jobdeck import errors, model, settings
-from jobdeck.imports import readers, report, targets, validate, writer
+from jobdeck.imports import pipeline, readers, report, targets, validate, writer
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 from jobdeck.store import schema, transitions
 
 JOB_TYPE = "import"
 MAX_ATTEMPTS = 3
+#: Progress is written after a chunk at most this often: each write is a commit (an fsync on SQLite).
+PROGRESS_EVERY_S = 0.5
 #: Allocations between young-generation collections while an import runs (Python's default is 700):
 #: a chunk allocates ~100,000 short-lived lists and tuples, and collecting every 700 costs a third of the time.
 GC_GEN0_THRESHOLD = 50_000
@@ -67,6 +70,19 @@ def fewer_collections() -> Iterator[None]:
             _gc_users -= 1
             if _gc_users == 0:
                 gc.set_threshold(*_gc_saved)
+
+
+class _Progress:
+    """Progress after each chunk, written at most every PROGRESS_EVERY_S (each write is a commit)."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.at = time.monotonic()
+
+    def update(self, done: int, estimate: int, *, final: bool = False) -> None:
+        if final or time.monotonic() - self.at >= PROGRESS_EVERY_S:
+            self.ctx.progress(done, max(done, estimate))
+            self.at = time.monotonic()
 
 
 def set_description(ctx: JobContext, text: str) -> None:
@@ -147,14 +163,13 @@ class ImportRun:
         ctx, p = self.ctx, self.params
         finished = set() if p.dry_run else ctx.finished_subtasks()
         errors_csv, rejected_csv = report.ErrorReport(), None
-        results: list[report.ChunkResult] = []
-        totals = report.Totals()
+        results: list[report.ChunkResult] = []  # appended by the writer, read once it has stopped
+        progress = _Progress(ctx)
         try:
-            with self.open() as (opened, columns):
+            with self.open() as (opened, columns), pipeline.Pipeline(threaded=ctx.db.is_postgresql) as pipe:
                 rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
                 checker = validate.RowChecker(self.target, columns)
                 out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
-                estimate = opened.estimated_rows
                 for first, last, batch in opened.chunks(self.chunk_rows):
                     ctx.raise_if_cancelled()
                     result = report.ChunkResult(chunk_name(first, last), first, last, rows=len(batch))
@@ -163,17 +178,21 @@ class ImportRun:
                         errors_csv.add(problems)
                         rejected_csv.add(cells)
                     result.rejected = len(rejected)
-                    self.write_chunk(out, result, valid, finished)
-                    results.append(result)
-                    totals.add(result)
-                    ctx.progress(last, max(estimate, last))
-                ctx.progress(totals.rows, totals.rows)
+
+                    def step(result: report.ChunkResult = result, valid: list[Any] = valid) -> None:
+                        self.write_chunk(out, result, valid, finished)
+                        results.append(result)
+                        progress.update(result.last_row, opened.estimated_rows)
+
+                    pipe.submit(step)
+            totals = report.Totals.of(results)
+            progress.update(totals.rows, totals.rows, final=True)
             self.attach(errors_csv, rejected_csv, (results, totals))
         except (errors.LeaseLost, errors.JobCancelled):
             raise
         except Exception:
             with contextlib.suppress(Exception):
-                self.attach(errors_csv, rejected_csv, (results, totals))
+                self.attach(errors_csv, rejected_csv, (results, report.Totals.of(results)))
             raise
         finally:
             errors_csv.close()
@@ -185,8 +204,8 @@ class ImportRun:
         self, out: writer.Writer, result: report.ChunkResult, valid: list[tuple[Any, ...]], finished: set[str]
     ) -> None:
         ctx = self.ctx
-        result.written = len(valid)
         if result.name in finished:
+            result.written = len(valid)
             result.created = result.updated = None
             result.note = "written by an earlier attempt"
             return
@@ -196,11 +215,13 @@ class ImportRun:
                     result.updated = out.existing(conn, valid)
                 result.created = len(valid) - result.updated
                 result.note = "dry run: nothing written"
+                result.written = len(valid)
                 step.message = f"dry run: {len(valid):,} would be written, {result.rejected:,} rejected"
                 return
             step.message = f"{len(valid):,} written, {result.rejected:,} rejected"
             with step.transaction() as conn:
                 result.created, result.updated = out.write(conn, valid)
+        result.written = len(valid)
 
     def attach(
         self,

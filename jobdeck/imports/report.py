@@ -86,6 +86,13 @@ class Totals:
     rejected: int = 0
     split_known: bool = True  #: False when some chunk's created/updated split is unknown
 
+    @classmethod
+    def of(cls, chunks: Sequence[ChunkResult]) -> Totals:
+        totals = cls()
+        for chunk in chunks:
+            totals.add(chunk)
+        return totals
+
     def add(self, chunk: ChunkResult) -> None:
         self.rows += chunk.rows
         self.written += chunk.written

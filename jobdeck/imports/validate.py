@@ -225,6 +225,9 @@ class RowChecker:
         if digest not in self._seen:
             self._seen.add(digest)
             return None
+        return self._repeat(number, key)
+
+    def _repeat(self, number: int, key: tuple[Any, ...]) -> Problem:
         shown = ", ".join(f"{n}={v}" for n, v in zip(self._key_names, key, strict=True))
         message = f"{shown} appears in an earlier row of the file"
         return Problem(number, self._key_names[0], str(key[0]), "duplicate_key", message)
@@ -277,11 +280,20 @@ class RowChecker:
             self._seen |= fresh
             valid = [all_rows[i] for i in candidates] if bad else all_rows
         else:
+            # Some key repeats: find which rows, in row order (the first of two rows with one key is kept).
+            repeated: set[int] = set()
+            passed: set[int] = set()
+            seen = self._seen
+            for i, digest in zip(candidates, hashes, strict=True):
+                if digest in seen or digest in passed:
+                    repeated.add(i)
+                else:
+                    passed.add(digest)
+            seen |= passed
             valid = []
             for i in candidates:
-                duplicate = self._duplicate(batch[i][0], keys[i])
-                if duplicate:
-                    bad[i] = [duplicate]
+                if i in repeated:
+                    bad[i] = [self._repeat(batch[i][0], keys[i])]
                 else:
                     valid.append(all_rows[i])
         rejected = [(batch[i][0], batch[i][1], bad[i]) for i in sorted(bad)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import operator
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +12,10 @@ import sqlalchemy as sa
 
 from jobdeck.imports.targets import Target
 
-STAGE = "jobdeck_import_stage"
+#: COPY's text format: backslash escapes, \N for NULL, a tab between columns and a newline after a row.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_BOOL = {True: "t", False: "f", None: "\\N"}
 
 
 class Writer:
@@ -30,6 +35,9 @@ class Writer:
             else f"ON CONFLICT ({self._key}) DO NOTHING"
         )
         self._is_sqlite = dialect.name == "sqlite"
+        self._kinds = [target.column(c).type for c in self.columns]
+        digest = hashlib.sha1(f"{target.table.name}:{self._cols}".encode(), usedforsecurity=False).hexdigest()[:12]
+        self._stage = f"jobdeck_stage_{digest}"
         at = [self.columns.index(k) for k in target.key]
         self._sort_key = operator.itemgetter(*at)
 
@@ -59,21 +67,36 @@ class Writer:
 
     def _write_postgresql(self, dbapi: Any, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
         with dbapi.cursor() as cur:
+            # One staging table per session and column set, emptied by every commit: no catalog churn per chunk.
             cur.execute(
-                f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS SELECT {self._cols} FROM {self._table} WITH NO DATA"
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._stage} ON COMMIT DELETE ROWS "
+                f"AS SELECT {self._cols} FROM {self._table} WITH NO DATA"
             )
-            with cur.copy(f"COPY {STAGE} ({self._cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            with cur.copy(f"COPY {self._stage} ({self._cols}) FROM STDIN") as copy:
+                copy.write(self.copy_text(rows))
             # xmax is 0 only on a freshly inserted row version: that tells created from updated.
             cur.execute(
-                f"WITH written AS (INSERT INTO {self._table} ({self._cols}) SELECT {self._cols} FROM {STAGE} "
+                f"WITH written AS (INSERT INTO {self._table} ({self._cols}) SELECT {self._cols} FROM {self._stage} "
                 f"{self._conflict} RETURNING (xmax = 0) AS created) "
                 "SELECT count(*) FILTER (WHERE created), count(*) FROM written"
             )
             created, total = cur.fetchone()
-            cur.execute(f"DROP TABLE {STAGE}")
         return int(created), int(total) - int(created)
+
+    def copy_text(self, rows: Sequence[tuple[Any, ...]]) -> str:
+        """Rows in COPY's text format, built a column at a time (a Python call per row costs 3 µs)."""
+        columns: list[list[str]] = []
+        for kind, values in zip(self._kinds, zip(*rows, strict=True), strict=True):
+            if kind == "bool":
+                columns.append([_COPY_BOOL[v] for v in values])
+            elif kind == "int":
+                columns.append(["\\N" if v is None else str(v) for v in values])
+            else:
+                text = ["\\N" if v is None else v for v in values]
+                if _COPY_SPECIAL.search("".join(filter(None, values))):
+                    text = ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
+                columns.append(text)
+        return "".join(line + "\n" for line in map("\t".join, zip(*columns, strict=True)))
 
     def existing(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
         """How many of these rows' keys are already in the table (what a dry run would update)."""
