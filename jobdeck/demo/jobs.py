@@ -21,12 +21,17 @@ class SleepParams(pydantic.BaseModel):
     steps: int = pydantic.Field(default=1, ge=1, le=1000)
 
 
+def _sleep_description(seconds: float, steps: int) -> str:
+    unit = "second" if seconds == 1 else "seconds"
+    return f"Sleeps for {seconds:g} {unit}" + (f" in {steps} steps" if steps > 1 else "")
+
+
 @job_type(
     "sleep",
     title="Sleep",
     audience="everyone",
     params=SleepParams,
-    describe=lambda p: f"Sleeps for {p['seconds']:g} seconds in {p['steps']} step(s)",
+    describe=lambda p: _sleep_description(p["seconds"], p["steps"]),
 )
 def sleep(ctx: JobContext) -> None:
     """Sleeps in steps, one subtask each, and stops early when cancelled."""

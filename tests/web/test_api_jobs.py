@@ -320,7 +320,7 @@ def test_starting_a_job_answers_202_with_its_location(client: TestClient, alice_
     assert response.headers["location"] == f"/api/v1/jobs/{body['id']}"
     assert body["status"] == "queued"
     assert body["run_by"] == "alice"
-    assert body["description"] == "Sleeps for 0 seconds in 1 step(s)"
+    assert body["description"] == "Sleeps for 0 seconds"
 
 
 @pytest.mark.parametrize(
