@@ -400,3 +400,18 @@ def test_acting_on_another_users_job_is_404(
 @pytest.mark.parametrize("job_id", ["0", "-1", "abc", str(2**63)])
 def test_an_impossible_job_id_is_422(client: TestClient, alice_h: dict[str, str], job_id: str) -> None:
     assert client.get(f"/api/v1/jobs/{job_id}", headers=alice_h).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["' OR 1=1 --", '" OR ""="', "1; DROP TABLE jobs", "%", "_", "\\", "') UNION SELECT password_hash FROM users --"],
+)
+@pytest.mark.parametrize("param", ["q", "type", "run_by"])
+def test_injection_payloads_in_filters_find_nothing_and_break_nothing(
+    client: TestClient, admin_h: dict[str, str], alice: model.User, make_job: MakeJob, param: str, payload: str
+) -> None:
+    make_job(alice, "t_echo", {"text": "plain"})
+    response = client.get("/api/v1/jobs", params={param: payload}, headers=admin_h)
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+    assert len(items(client, admin_h)) == 1

@@ -25,6 +25,10 @@
     if (nodes.length === 0) {
       return;
     }
+    if (document.hidden) {  // a background tab asks again when it is looked at
+      window.setTimeout(refresh, REFRESH_MS);
+      return;
+    }
     fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
         if (!response.ok) { throw new Error("HTTP " + response.status); }
