@@ -122,13 +122,16 @@ def database(backend: str, url: str | None, tmp: pathlib.Path) -> Iterator[str]:
             yield server.create_database("jobdeck_bench")
 
 
-def run_one(backend: str, url: str | None, csv_path: pathlib.Path, rows: int, bad: int) -> dict[str, object]:
+def run_one(
+    backend: str, url: str | None, csv_path: pathlib.Path, rows: int, bad: int, synchronous: str
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp, database(backend, url, pathlib.Path(tmp)) as db:
         env = {
             **os.environ,
             "JOBDECK_DATABASE_URL": db,
             "JOBDECK_DATA_DIR": str(pathlib.Path(tmp) / "data"),
             "JOBDECK_POLL_SECONDS": "0.05",
+            "JOBDECK_SQLITE_SYNCHRONOUS": synchronous,
             "PYTHONPATH": str(ROOT),
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("JOBDECK_")})
@@ -166,6 +169,7 @@ def run_one(backend: str, url: str | None, csv_path: pathlib.Path, rows: int, ba
         "import_s": round(done - enqueued, 2),
         "rows_per_s": int(rows / (done - enqueued)),
         "peak_rss_mb": round(peak_kb / 1024),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
         "description": job.description,
     }
 
@@ -176,6 +180,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--database-url", help="an existing PostgreSQL database instead of a throwaway server")
     parser.add_argument("--invalid", default="0,0.05", help="comma-separated shares of invalid rows to try")
+    parser.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-csv-") as tmp:
@@ -184,7 +189,7 @@ def main() -> None:
             bad = generate(path, args.rows, share)
             size_mb = path.stat().st_size / 1024 / 1024
             for backend in backends:
-                result = run_one(backend, args.database_url, path, args.rows, bad)
+                result = run_one(backend, args.database_url, path, args.rows, bad, args.sqlite_synchronous)
                 print(f"{path.name} ({size_mb:.0f} MB) {result}", flush=True)
 
 

@@ -72,6 +72,18 @@ def fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def describe_reading(
+    filename: str, opened: readers.Opened, columns: list[targets.Column], target: targets.Target
+) -> str:
+    """The job log's first line: how the file was read, so a surprising result can be explained."""
+    how = "the first sheet of the workbook"
+    if opened.encoding:
+        delimiter = readers.DELIMITER_NAMES.get(opened.delimiter or ",", opened.delimiter)
+        how = f"{opened.encoding} text, {delimiter}-delimited"
+    names = ", ".join(c.name for c in columns)
+    return f"Reading {filename} as {how}; columns {names} into {target.title}"
+
+
 class _Progress:
     """Progress after each chunk, written at most every PROGRESS_EVERY_S (each write is a commit)."""
 
@@ -106,6 +118,7 @@ class ImportRun:
         self.target = targets.TARGETS.get(params.target)
         self.stem = pathlib.PurePath(params.filename).stem or "import"
         self.chunk_rows = self.settings.import_chunk_rows
+        self.logged = False
 
     @contextlib.contextmanager
     def open(self) -> Iterator[tuple[readers.Opened, list[targets.Column]]]:
@@ -119,7 +132,11 @@ class ImportRun:
             fallback=self.settings.import_fallback_encoding,
         ) as opened:
             readers.check_columns(opened.header, self.limits)
-            yield opened, validate.match_header(self.target, opened.header)
+            columns = validate.match_header(self.target, opened.header)
+            if not self.logged:
+                self.logged = True
+                self.ctx.log(describe_reading(p.filename, opened, columns, self.target))
+            yield opened, columns
 
     def run(self) -> None:
         p, ctx = self.params, self.ctx

@@ -227,3 +227,11 @@ class TestFormulaLookingValues:
 def test_a_byte_order_mark_outranks_a_named_encoding(run_import: RunImport, importer: Service) -> None:
     assert run_corpus(run_import, "bom_utf8.csv", encoding="cp1252").status is Status.COMPLETED
     assert [r["first_name"] for r in rows(importer)] == ["José", "Zoë"]
+
+
+def test_the_job_log_says_how_the_file_was_read(run_import: RunImport) -> None:
+    result = run_corpus(run_import, "semicolons.csv")
+    assert result.detail.log[0].message == (
+        "Reading semicolons.csv as utf-8 text, semicolon-delimited; "
+        "columns first_name, last_name, email, phone, company, country, created_on into Contacts"
+    )
