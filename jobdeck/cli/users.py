@@ -11,6 +11,7 @@ import rich.table
 
 from jobdeck import model
 from jobdeck.cli.db import one_line_errors, open_service
+from jobdeck.store import auth as auth_rows
 from jobdeck.store import users as user_rows
 
 
@@ -71,6 +72,8 @@ def _set_disabled(name: str, disabled: bool) -> None:
         user = service.user(name)
         with service.db.write() as conn:
             user_rows.set_disabled(conn, user.id, disabled)
+            if disabled:
+                auth_rows.revoke_user(conn, user.id)  # signed-in sessions and API tokens end now, not at expiry
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.username}.")
 
 
@@ -78,7 +81,7 @@ def _set_disabled(name: str, disabled: bool) -> None:
 @click.argument("name")
 @one_line_errors
 def disable(name: str) -> None:
-    """Stop a user from signing in or using the API (their jobs stay)."""
+    """Stop a user from signing in or using the API: their sessions and API tokens end (their jobs stay)."""
     _set_disabled(name, True)
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import sqlalchemy as sa
+
 from jobdeck import passwords
 from jobdeck.service import Service
+from jobdeck.store import auth as auth_rows
+from jobdeck.store import schema
 from jobdeck.store import users as user_rows
 from tests.cli.conftest import Run
 
@@ -75,6 +79,20 @@ def test_users_disable_and_enable_flip_the_account(run: Run, service: Service, a
     assert service.user("alice").disabled is True
     assert run("users", "enable", "alice").stdout == "Enabled alice.\n"
     assert service.user("alice").disabled is False
+
+
+def test_users_disable_ends_the_users_api_tokens_at_once(run: Run, service: Service, alice: object) -> None:
+    user = service.user("alice")
+    with service.db.write() as conn:
+        auth_rows.create_token(conn, "a-token-alice-holds", user.id, "laptop", 3600)
+
+    def tokens() -> int:
+        with service.db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(schema.api_tokens)).scalar_one())
+
+    assert tokens() == 1
+    run("users", "disable", "alice")
+    assert tokens() == 0
 
 
 def test_users_disable_of_an_unknown_user_is_an_error(run: Run) -> None:

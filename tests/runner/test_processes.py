@@ -7,6 +7,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from jobdeck import model
 from jobdeck.store import jobs as job_rows
-from jobdeck.store import schema
+from jobdeck.store import migrate, schema
 from jobdeck.store.database import Database
 from tests import kinds
 from tests.conftest import wait_for
@@ -145,3 +146,40 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back
     with db.read() as conn:
         live = conn.execute(sa.select(sa.func.count()).select_from(schema.workers)).scalar_one()
     assert live == 0, "the worker did not deregister"
+
+
+def test_a_second_sigterm_hands_running_jobs_back_at_once(db: Database, workers: Workers) -> None:
+    slow = submit(db, "t_hang", 2, seconds=60)
+    proc = workers.start("--concurrency", "2", JOBDECK_SHUTDOWN_GRACE_SECONDS="60")
+    wait_for(lambda: statuses(db) == {"in_progress": 2}, timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.5)  # two signals sent at once may arrive as one
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0, workers.logs()  # long before the 60 s grace period
+    assert [job.status for job in jobs_by_id(db, slow).values()] == [model.Status.QUEUED] * 2
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty' / 'jobdeck.sqlite3'}"
+    server = request.getfixturevalue("pg")
+    if isinstance(server, str):
+        pytest.skip("needs the PostgreSQL server the test set-up starts, to create an empty database")
+    return str(server.create_database("jobdeck_empty"))
+
+
+def test_workers_started_together_on_an_empty_database_migrate_it_once_and_all_run(
+    empty_database_url: str, tmp_path: pathlib.Path
+) -> None:
+    pool = Workers(empty_database_url, tmp_path)
+    try:
+        procs = [pool.start("--burst") for _ in range(4)]
+        assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0], pool.logs()
+    finally:
+        pool.stop_all()
+    db = Database(empty_database_url)
+    try:
+        assert migrate.current(db) == migrate.head()
+    finally:
+        db.dispose()
