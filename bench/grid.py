@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="an existing PostgreSQL database to empty and use")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    console = rich.console.Console()
+    console = rich.console.Console(width=150)
     rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="jobdeck-grid-") as tmp:
         args.tmp = tmp
