@@ -33,7 +33,13 @@ as_option = click.option("--as", "as_user", metavar="USER", help="Act as this us
 def _acting(service: Service, as_user: str | None, *, default: model.User | None) -> model.User | None:
     group = click.get_current_context().find_object(_Acting)
     name = as_user or (group.username if group else None)
-    return service.user(name) if name else default
+    if not name:
+        return default
+    user = service.user(name)
+    if user.disabled:
+        # Said plainly here: the service would answer "no such job" or "no such job type" instead.
+        raise click.ClickException(f"User {name!r} is disabled; `jobdeck users enable {name}` first.")
+    return user
 
 
 class _Acting:

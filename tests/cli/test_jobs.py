@@ -49,7 +49,17 @@ def test_enqueue_as_a_disabled_user_is_refused(run: Run, alice: model.User) -> N
     run("users", "disable", "alice")
     result = run("jobs", "enqueue", "t_echo", "--as", "alice")
     assert result.exit_code == 1
-    assert "No job type named 't_echo'" in result.stderr
+    assert result.stderr == "Error: User 'alice' is disabled; `jobdeck users enable alice` first.\n"
+
+
+def test_list_as_a_disabled_user_is_refused_rather_than_showing_their_jobs(
+    run: Run, service: Service, alice: model.User
+) -> None:
+    service.start_job(alice, "t_echo")
+    run("users", "disable", "alice")
+    result = run("jobs", "list", "--as", "alice")
+    assert result.exit_code == 1 and "disabled" in result.stderr
+    assert result.stdout == ""
 
 
 def test_enqueue_of_an_unknown_type_is_one_line(run: Run) -> None:
