@@ -73,7 +73,7 @@ def test_screenshots_of_both_tabs_and_the_detail_view(new_context: NewContext, t
     bob = new_context().new_page()
     log_in(bob, "bob")
     bobs = start_sleep(bob, 1)
-    upload(bob, tmp_path, "products-april.csv", CONTACTS, policy="Fail the import")
+    upload(bob, tmp_path, "contacts-april-strict.csv", CONTACTS, policy="Fail the import")
     running = start_sleep(alice, 20)
     page = new_context().new_page()
     log_in(page, "ada")
