@@ -136,6 +136,7 @@ class Processes:
             env={**self.env, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own: a wrapper (faketime) and its child stop together
         )
         log.close()
         self.started.append(proc)
@@ -152,15 +153,17 @@ class Processes:
         running = [p for p in self.started if p.poll() is None]
         for proc in running:
             with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
-                proc.terminate()
+                os.killpg(proc.pid, signal.SIGCONT)  # a paused process cannot act on SIGTERM
+                os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        for proc in running:
+        for proc in self.started:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # anything of its group still there
 
 
 # -- the workload --------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""R4, clock skew: workers whose clocks are ten minutes ahead or behind run jobs on short leases
+without a single false reclaim, because leases are timed by the database's clock, never a worker's."""
+
+from __future__ import annotations
+
+import collections
+import shutil
+
+import psutil
+import pytest
+import sqlalchemy as sa
+
+from bench import chaos
+from jobdeck.service import Service
+from jobdeck.store import schema
+from tests.chaos import kinds
+from tests.conftest import wait_for
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("faketime") is None, reason="Debian's faketime is not installed (make test does)"),
+]
+j = schema.jobs
+JOBS = 24
+#: libfaketime must leave the monotonic clock alone: Python's timed waits hang on a faked one.
+REAL_MONOTONIC = {"FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
+def under(offset: str | None) -> list[str]:
+    return [] if offset is None else ["faketime", "-f", offset]
+
+
+def python_pid(pid: int) -> int:
+    """The worker's own pid: `faketime` runs it as a child process."""
+    children = psutil.Process(pid).children()
+    return children[0].pid if children else pid
+
+
+def registered(service: Service) -> int:
+    with service.db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(schema.workers)).scalar_one())
+
+
+def statuses(service: Service) -> dict[str, int]:
+    with service.db.read() as conn:
+        return dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
+
+
+@pytest.mark.parametrize(
+    ("backend", "offsets"),
+    [
+        # PostgreSQL has one clock, the server's: each worker may be wrong in its own way.
+        ("postgresql", [None, "+10m", "-10m"]),
+        # SQLite's 'now' is the clock of the process running the statement, and all its processes share a
+        # host: what can be wrong is that host's clock, for every process alike.
+        ("sqlite", ["+10m", "+10m", "+10m"]),
+        ("sqlite", ["-10m", "-10m", "-10m"]),
+    ],
+)
+def test_workers_with_skewed_clocks_never_reclaim_a_live_lease(
+    backend: str, offsets: list[str | None], chaos_service: Service, processes: chaos.Processes
+) -> None:
+    svc = chaos_service
+    procs = [processes.start("worker", "--concurrency", "2", prefix=under(o), **REAL_MONOTONIC) for o in offsets]
+    wait_for(lambda: registered(svc) == len(procs), timeout=60)
+    # Each job outlives the 2 s lease: it lives only because its worker's heartbeats keep extending it.
+    ids = [svc.start_job(None, kinds.RECORD, {"before_ms": 3000}).id for _ in range(JOBS)]
+    wait_for(lambda: statuses(svc) == {"completed": JOBS}, timeout=120)
+
+    with svc.db.read() as conn:
+        runs = conn.execute(
+            sa.select(kinds.ledger.c.job_id, kinds.ledger.c.pid, kinds.ledger.c.process_time, kinds.ledger.c.written_at)
+        ).all()
+        changes = conn.execute(
+            sa.select(chaos.audit.c.job_id, chaos.audit.c.old_status, chaos.audit.c.new_status)
+        ).all()
+        lost_notes = conn.execute(
+            sa.select(sa.func.count()).where(schema.job_log.c.message.like("Worker lost%"))
+        ).scalar_one()
+    assert sorted(r.job_id for r in runs) == ids, "every job ran exactly once"
+    assert sorted(c.job_id for c in changes if c.new_status == "in_progress") == ids, "every job was claimed once"
+    assert [c for c in changes if c.old_status == "in_progress" and c.new_status != "completed"] == []
+    assert lost_notes == 0
+
+    skew_by_pid = collections.defaultdict(list)
+    for r in runs:
+        skew_by_pid[r.pid].append(r.process_time - chaos.epoch(r.written_at))
+    for proc, offset in zip(procs, offsets, strict=True):
+        assert proc.poll() is None, processes.log_of(proc)
+        skews = skew_by_pid.get(python_pid(proc.pid))
+        assert skews, f"the worker under {offset} ran no job"
+        if backend == "postgresql":  # the worker's own clock really was off by the offset
+            expected = {None: 0, "+10m": 600, "-10m": -600}[offset]
+            assert all(abs(s - expected) < 60 for s in skews), skews
