@@ -14,7 +14,7 @@ import pydantic
 import sqlalchemy as sa
 
 from jobdeck import errors, model, settings
-from jobdeck.imports import pipeline, readers, report, targets, validate, writer
+from jobdeck.imports import pipeline, readers, report, targets, validate, writer, xlsx
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 from jobdeck.store import schema, transitions
@@ -122,15 +122,18 @@ class ImportRun:
 
     @contextlib.contextmanager
     def open(self) -> Iterator[tuple[readers.Opened, list[targets.Column]]]:
+        """The file opened by its user's name (XLSX by calamine, anything else as CSV), its header matched."""
         p = self.params
-        with readers.open_file(
-            self.path,
-            p.filename,
-            self.limits,
-            encoding=p.encoding,
-            delimiter=p.delimiter,
-            fallback=self.settings.import_fallback_encoding,
-        ) as opened:
+        if self.path.stat().st_size == 0:
+            raise errors.ImportRejected("The file is empty.")
+        if readers.is_xlsx(p.filename):
+            source = xlsx.open_xlsx(self.path, self.limits)
+        else:
+            fallback = self.settings.import_fallback_encoding
+            source = readers.open_csv(
+                self.path, self.limits, encoding=p.encoding, delimiter=p.delimiter, fallback=fallback
+            )
+        with source as opened:
             readers.check_columns(opened.header, self.limits)
             columns = validate.match_header(self.target, opened.header)
             if not self.logged:
