@@ -38,9 +38,13 @@
         var fresh = new DOMParser().parseFromString(html, "text/html");
         nodes.forEach(function (node) {
           var replacement = fresh.getElementById(node.id);
-          if (replacement && replacement.outerHTML !== node.outerHTML) {
-            var adopted = document.importNode(replacement, true);
-            localize(adopted);
+          if (!replacement) {
+            return;
+          }
+          var adopted = document.importNode(replacement, true);
+          localize(adopted);
+          // Only swap what changed, so focus and text selection stay put while nothing happens.
+          if (adopted.outerHTML !== node.outerHTML) {
             node.replaceWith(adopted);
           }
         });
