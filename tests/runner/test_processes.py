@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -183,3 +184,27 @@ def test_workers_started_together_on_an_empty_database_migrate_it_once_and_all_r
         assert migrate.current(db) == migrate.head()
     finally:
         db.dispose()
+
+
+def test_a_paused_worker_that_resumes_after_its_job_was_reclaimed_changes_nothing(
+    db: Database, workers: Workers, tmp_path: pathlib.Path
+) -> None:
+    lease = {"JOBDECK_LEASE_SECONDS": "2"}
+    [job_id] = submit(db, "t_stall_first_attempt", 1, max_attempts=2, seconds=5)
+    zombie = workers.start("--concurrency", "1", **lease)
+    wait_for(lambda: statuses(db) == {"in_progress": 1}, timeout=30)
+    zombie.send_signal(signal.SIGSTOP)  # a long GC pause, a frozen VM: alive, but silent past its lease
+    try:
+        workers.start("--concurrency", "1", **lease)
+        wait_for(lambda: statuses(db) == {"completed": 1}, timeout=30)
+        finished = jobs_by_id(db, [job_id])[job_id]
+    finally:
+        zombie.send_signal(signal.SIGCONT)
+    assert finished.attempt == 2
+
+    zombie_log = tmp_path / "worker-0.log"
+    abandoned = re.compile(rf"job {job_id}: (lease lost|finished after its lease was lost)")
+    wait_for(lambda: abandoned.search(zombie_log.read_text(errors="replace")) is not None, timeout=15)
+    assert jobs_by_id(db, [job_id])[job_id] == finished, "the stale worker's write went through"
+    zombie.send_signal(signal.SIGTERM)
+    assert zombie.wait(timeout=20) == 0, workers.logs()
