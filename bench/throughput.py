@@ -352,6 +352,8 @@ def main() -> None:
     finally:
         dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    # The machine may be shared: a busy neighbour moves these figures more than most code changes do.
+    table.caption = "load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     console.print(table)
 
 
