@@ -15,6 +15,11 @@ def visible_to(user: model.User) -> int | None:
     return None if user.is_admin else user.id
 
 
+def can_list(user: model.User | None) -> bool:
+    """Whether this user may list jobs at all (a disabled user sees nothing, like can_view says)."""
+    return user is not None and not user.disabled
+
+
 def can_view(user: model.User | None, job: model.Job) -> bool:
     """Admins see every job; other users only the jobs they started. Disabled users see nothing."""
     if user is None or user.disabled:

@@ -158,6 +158,8 @@ class Service:
         cursor: str | None = None,
     ) -> model.Page:
         """A page of the jobs this user may see (the visibility rule applied inside the query)."""
+        if not access.can_list(user):
+            return model.Page(items=[], next_cursor=None)
         flt = dataclasses.replace(flt, visible_to=access.visible_to(user))
         with self.db.read() as conn:
             return job_rows.list_jobs(conn, flt, sort=sort, order=order, limit=limit, cursor=cursor)

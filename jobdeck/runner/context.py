@@ -20,7 +20,8 @@ RETRY_MAX_S = 2.0
 
 
 class SubtaskHandle:
-    """A running subtask; `transaction()` commits the caller's writes and this subtask's completion together."""
+    """A running subtask; `commit(write)` (or `transaction()`) commits the caller's writes and this
+    subtask's completion together."""
 
     def __init__(self, ctx: JobContext, subtask_id: int, name: str) -> None:
         self._ctx = ctx
@@ -42,6 +43,17 @@ class SubtaskHandle:
                 ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
             )
         self.finished = True
+
+    def commit(self, write: Callable[[sa.Connection], T]) -> T:
+        """Run `write(conn)` and mark this subtask completed in one transaction, retried from the start
+        through a lost connection (a database restart) for up to the lease. `write` must do nothing
+        but database work on `conn`, so running it again after a rollback is safe."""
+
+        def attempt(_: sa.Connection) -> T:
+            with self.transaction() as conn:
+                return write(conn)
+
+        return self._ctx._retrying(attempt)
 
 
 class JobContext:
@@ -96,12 +108,19 @@ class JobContext:
     def _write(self, operation: Callable[[sa.Connection], T]) -> T:
         """One short transaction, retried through a database restart for up to the lease: a job
         is not failed because the database blinked (its lease is what decides whether it lives)."""
+
+        def attempt(_: sa.Connection | None) -> T:
+            with self.db.write() as conn:
+                return operation(conn)
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[Any], T]) -> T:
         deadline = time.monotonic() + self.retry_seconds
         delay = RETRY_FIRST_S
         while True:
             try:
-                with self.db.write() as conn:
-                    return operation(conn)
+                return attempt(None)
             except sa.exc.SQLAlchemyError as exc:
                 if not is_transient(exc) or time.monotonic() + delay > deadline:
                     raise

@@ -11,11 +11,6 @@ from jobdeck.service import Service
 from jobdeck.store import jobs as job_rows
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="access.visible_to ignores `disabled`: list_jobs shows a disabled user their jobs (an admin: all jobs), "
-    "while can_view refuses them every single job",
-)
 def test_a_disabled_user_lists_no_jobs_as_they_may_view_none(service: Service, alice: model.User) -> None:
     job = service.start_job(alice, "t_echo")
     disabled = dataclasses.replace(alice, disabled=True)
