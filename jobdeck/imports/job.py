@@ -141,6 +141,9 @@ class ImportRun:
                 self.ctx.log(describe_reading(p.filename, opened, columns, self.target))
             yield opened, columns
 
+    def checker(self, columns: list[targets.Column]) -> contextlib.closing[validate.RowChecker]:
+        return contextlib.closing(validate.RowChecker(self.target, columns))
+
     def run(self) -> None:
         p, ctx = self.params, self.ctx
         if p.on_error == "fail":
@@ -161,9 +164,8 @@ class ImportRun:
         errors_csv, rejected_csv = report.ErrorReport(), None
         rows = 0
         try:
-            with self.open() as (opened, columns):
+            with self.open() as (opened, columns), self.checker(columns) as checker:
                 rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
-                checker = validate.RowChecker(self.target, columns)
                 for _first, _last, batch in opened.chunks(self.chunk_rows):
                     self.ctx.raise_if_cancelled()
                     rows += len(batch)
@@ -186,9 +188,12 @@ class ImportRun:
         results: list[report.ChunkResult] = []  # appended by the writer, read once it has stopped
         progress = _Progress(ctx)
         try:
-            with self.open() as (opened, columns), pipeline.Pipeline(threaded=ctx.db.is_postgresql) as pipe:
+            with (
+                self.open() as (opened, columns),
+                self.checker(columns) as checker,
+                pipeline.Pipeline(threaded=ctx.db.is_postgresql) as pipe,
+            ):
                 rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
-                checker = validate.RowChecker(self.target, columns)
                 out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
                 for first, last, batch in opened.chunks(self.chunk_rows):
                     ctx.raise_if_cancelled()

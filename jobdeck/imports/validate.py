@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import fast, targets
+from jobdeck.imports import fast, seen, targets
 from jobdeck.imports.targets import Column, Target
 
 #: Every code an error report may hold, with what it means; docs/imports.md lists the same.
@@ -207,8 +207,7 @@ class RowChecker:
         names = [c.name for c in self.columns]
         self._key_at = [names.index(k) for k in target.key]
         self._key_names = list(target.key)
-        # Hashes, not keys: a million keys would cost ~100 MB as strings, ~60 MB as hashes.
-        self._seen: set[int] = set()
+        self._seen = seen.SeenKeys()
 
     def _fit(self, number: int, cells: list[str]) -> tuple[list[str], Problem | None]:
         """Cells padded to the header's width (missing cells are empty); extra non-empty cells are a problem."""
@@ -221,11 +220,11 @@ class RowChecker:
         return cells[: self.width], None
 
     def _duplicate(self, number: int, key: tuple[Any, ...]) -> Problem | None:
-        digest = hash(key)
-        if digest not in self._seen:
-            self._seen.add(digest)
-            return None
-        return self._repeat(number, key)
+        return self._repeat(number, key) if self._seen.repeats([hash(key)]) else None
+
+    def close(self) -> None:
+        """Drop the remembered keys (and their temporary file, for a long file)."""
+        self._seen.close()
 
     def _repeat(self, number: int, key: tuple[Any, ...]) -> Problem:
         shown = ", ".join(f"{n}={v}" for n, v in zip(self._key_names, key, strict=True))
@@ -275,24 +274,13 @@ class RowChecker:
         all_rows = list(zip(*columns, strict=True))
         candidates = [i for i in range(len(all_rows)) if i not in bad] if bad else range(len(all_rows))
         hashes = [hash(keys[i]) for i in candidates] if bad else list(map(hash, keys))
-        fresh = set(hashes)
-        if len(fresh) == len(hashes) and self._seen.isdisjoint(fresh):
-            self._seen |= fresh
+        repeated = self._seen.repeats(hashes)
+        if not repeated:
             valid = [all_rows[i] for i in candidates] if bad else all_rows
-        else:
-            # Some key repeats: find which rows, in row order (the first of two rows with one key is kept).
-            repeated: set[int] = set()
-            passed: set[int] = set()
-            seen = self._seen
-            for i, digest in zip(candidates, hashes, strict=True):
-                if digest in seen or digest in passed:
-                    repeated.add(i)
-                else:
-                    passed.add(digest)
-            seen |= passed
+        else:  # in row order: the first of two rows with one key is the one kept
             valid = []
-            for i in candidates:
-                if i in repeated:
+            for position, i in enumerate(candidates):
+                if position in repeated:
                     bad[i] = [self._repeat(batch[i][0], keys[i])]
                 else:
                     valid.append(all_rows[i])

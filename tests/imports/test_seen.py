@@ -1,0 +1,47 @@
+"""The repeated-key memory: a set in memory that spills to a temporary file, answering the same either way."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobdeck.imports import seen
+from jobdeck.service import Service
+from tests.imports.conftest import CORPUS, RunImport, rows
+
+
+def repeats_by_a_plain_set(batches: list[list[int]]) -> list[set[int]]:
+    known: set[int] = set()
+    answers = []
+    for batch in batches:
+        answer = set()
+        for position, digest in enumerate(batch):
+            if digest in known:
+                answer.add(position)
+            known.add(digest)
+        answers.append(answer)
+    return answers
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    batches=st.lists(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.integers(0, 20), max_size=12)),
+    memory_keys=st.integers(min_value=0, max_value=10),
+)
+def test_repeats_are_the_same_in_memory_and_spilled(batches: list[list[int]], memory_keys: int) -> None:
+    keys = seen.SeenKeys(memory_keys=memory_keys)
+    try:
+        assert [keys.repeats(batch) for batch in batches] == repeats_by_a_plain_set(batches)
+    finally:
+        keys.close()
+
+
+def test_an_import_past_the_memory_limit_still_rejects_repeated_keys(
+    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seen, "MEMORY_KEYS", 1)
+    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", "1")
+    result = run_import((CORPUS / "duplicate_keys.csv").read_bytes())
+    assert result.error_codes == [(2, "email", "duplicate_key"), (4, "email", "duplicate_key")]
+    assert [r["email"] for r in rows(importer)] == ["ada@example.com", "alan@example.com"]
