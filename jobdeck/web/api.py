@@ -41,10 +41,21 @@ def json_body(body: Any, status: int = 200, headers: dict[str, str] | None = Non
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def detail_body(service: Service, detail: Any) -> dict[str, Any]:
+def readable_log(user: model.User, lines: list[model.LogLine]) -> list[model.LogLine]:
+    """The job log as this user may read it: a failure's traceback (server paths, code) is for admins only;
+    everyone sees the error message itself on the job."""
+    if user.is_admin:
+        return lines
+    return [line for line in lines if not line.message.startswith("Traceback (most recent call last)")]
+
+
+def detail_body(service: Service, user: model.User, detail: Any) -> dict[str, Any]:
     job: model.Job = detail.job
     title = service.registry.get(job.type).title if job.type in service.registry else job.type
-    log = [{"at": views.timestamp(line.at), "level": line.level, "message": line.message} for line in detail.log]
+    log = [
+        {"at": views.timestamp(line.at), "level": line.level, "message": line.message}
+        for line in readable_log(user, detail.log)
+    ]
     return {**views.job_detail(detail), "title": title, "log": log}
 
 
@@ -82,7 +93,7 @@ def start_job(body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
 
 @router.get("/jobs/{job_id}", response_model=schemas.JobDetailOut, tags=["jobs"])
 def get_job(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
-    return json_body(detail_body(service, service.job_detail(user, job_id)))
+    return json_body(detail_body(service, user, service.job_detail(user, job_id)))
 
 
 @router.get(

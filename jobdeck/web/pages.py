@@ -125,7 +125,10 @@ def param_fields(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
         return []
     required = set(schema.get("required", []))
     fields = []
-    for name, prop in schema.get("properties", {}).items():
+    for name, declared in schema.get("properties", {}).items():
+        # Optional[int] and friends arrive as anyOf [{"type": "integer", ...}, {"type": "null"}].
+        choices = [c for c in declared.get("anyOf", [declared]) if c.get("type") != "null"] or [declared]
+        prop = {**declared, **choices[0]}
         kind = prop.get("type", "string")
         fields.append(
             {
@@ -134,7 +137,7 @@ def param_fields(schema: dict[str, Any] | None) -> list[dict[str, Any]]:
                 "kind": kind,
                 "input": {"integer": "number", "number": "number", "boolean": "checkbox"}.get(kind, "text"),
                 "step": "1" if kind == "integer" else "any",
-                "default": prop.get("default", ""),
+                "default": "" if prop.get("default") is None else prop["default"],
                 "min": prop.get("minimum"),
                 "max": prop.get("maximum"),
                 "required": name in required,
@@ -246,6 +249,7 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
         "can_retry": job_type is not None and access.can_retry(user, job, job_type.audience),
         "back_url": _url(GRID, {"tab": job.tab.value}),
         "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
+        "log": api.readable_log(user, detail.log),
     }
     return render.page(request, "job.html", context)
 

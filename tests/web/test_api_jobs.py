@@ -325,3 +325,20 @@ def test_injection_payloads_in_filters_find_nothing_and_break_nothing(
     assert response.status_code == 200
     assert response.json()["items"] == []
     assert len(items(client, admin_h)) == 1
+
+
+def test_a_failures_traceback_is_in_the_log_for_admins_only(
+    client: TestClient,
+    alice_h: dict[str, str],
+    admin_h: dict[str, str],
+    alice: model.User,
+    make_job: MakeJob,
+    run_jobs: Callable[[], None],
+) -> None:
+    job = make_job(alice, "t_fail_always")
+    run_jobs()
+    mine = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert mine["error"] == "boom: the input was bad"
+    assert not any("Traceback" in line["message"] for line in mine["log"])
+    admins = client.get(f"/api/v1/jobs/{job.id}", headers=admin_h).json()
+    assert any(line["message"].startswith("Traceback (most recent call last)") for line in admins["log"])

@@ -273,3 +273,22 @@ def test_every_page_loads_the_one_script_and_no_inline_script(
     for url, html in pages.items():
         assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/jobdeck.js" defer>'], url
         assert " style=" not in html and " onclick=" not in html, url
+
+
+def test_an_optional_number_parameter_is_an_empty_number_field(client: TestClient, admin: model.User) -> None:
+    sign_in(client, "ada")
+    page = client.get("/settings/maintenance")
+    purge = next(op for op in page.context["operations"] if op["type"].name == "purge_jobs")  # type: ignore[attr-defined]
+    [days] = purge["fields"]
+    assert (days["name"], days["input"], days["default"], days["min"]) == ("days", "number", "", 1)
+
+
+def test_the_detail_page_hides_the_traceback_from_the_owner(
+    client: TestClient, alice: model.User, make_job: MakeJob, run_jobs: Callable[[], None]
+) -> None:
+    job = make_job(alice, "t_fail_always")
+    run_jobs()
+    sign_in(client, "alice")
+    html = client.get(f"{GRID}/{job.id}").text
+    assert "boom: the input was bad" in html
+    assert "Traceback" not in html and ".py" not in html
