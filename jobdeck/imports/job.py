@@ -216,8 +216,9 @@ class ImportRun:
         except (errors.LeaseLost, errors.JobCancelled):
             raise
         except Exception:
-            with contextlib.suppress(Exception):
-                self.attach(errors_csv, rejected_csv, (results, report.Totals.of(results)))
+            if results or errors_csv.rows:  # a file refused before its first chunk has nothing to report
+                with contextlib.suppress(Exception):
+                    self.attach(errors_csv, rejected_csv, (results, report.Totals.of(results)))
             raise
         finally:
             errors_csv.close()

@@ -121,6 +121,7 @@ def test_an_unknown_column_fails_the_job_before_any_row_is_written(run_import: R
     assert "Unknown column(s) 'nickname'" in (result.job.error or "")
     assert rows(importer) == []
     assert result.detail.subtasks == []
+    assert list(result.files) == [model.FileKind.INPUT]
 
 
 def test_a_missing_required_column_fails_the_job(run_import: RunImport, importer: Service) -> None:
