@@ -8,6 +8,7 @@ which names the problem. The two paths must agree: tests/imports/test_validate.p
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -165,12 +166,14 @@ def fast_column(col: Column, *, is_key: bool = False) -> FastColumn:
             parsed, bad = parse(values)
             suspects.update(bad)
             return parsed, suspects
-        present_at = [i for i, v in enumerate(values) if v]
-        parsed, bad = parse([values[i] for i in present_at])
-        out: list[Any] = [None] * len(values)
-        for j, i in enumerate(present_at):
-            out[i] = parsed[j]
-        suspects.update(present_at[j] for j in bad)
-        return out, suspects
+        present = list(filter(None, values))
+        parsed, bad = parse(present)
+        if bad:
+            present_at = list(itertools.compress(range(len(values)), values))
+            suspects.update(present_at[j] for j in bad)
+        if parsed is present:  # text kept as it is: only the empty cells change, to None
+            return [v or None for v in values], suspects
+        it = iter(parsed)
+        return [next(it) if v else None for v in values], suspects
 
     return check
