@@ -175,3 +175,28 @@ def test_stats_count_jobs_by_status_and_find_the_oldest_queued(db: Database) -> 
         stats = jobs.stats(conn, live_within_s=30)
     assert stats.by_status["queued"] == 3 and stats.by_status["completed"] == 0
     assert stats.oldest_queued_at is not None and stats.live_workers == 0
+
+
+def test_date_ranges_select_exactly_the_jobs_created_inside_them(db: Database) -> None:
+    ids = jobs.submit_many(db, [jobs.NewJob(type="noop") for _ in range(48)])
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    created = {job_id: base + dt.timedelta(minutes=30 * i) for i, job_id in enumerate(ids)}
+    with db.write() as conn:
+        for job_id, at in created.items():
+            conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == job_id).values(created_at=at))
+    ranges = [
+        (base, base + dt.timedelta(hours=3)),
+        (base + dt.timedelta(hours=5, minutes=10), base + dt.timedelta(hours=5, minutes=40)),
+        (base + dt.timedelta(hours=20), None),
+        (None, base + dt.timedelta(minutes=1)),
+        (base - dt.timedelta(days=3), base - dt.timedelta(days=2)),
+        (base + dt.timedelta(days=2), None),
+    ]
+    with db.read() as conn:
+        for start, end in ranges:
+            page = jobs.list_jobs(conn, jobs.JobFilter(created_from=start, created_to=end), limit=100)
+            expected = sorted(
+                (i for i, at in created.items() if (start is None or at >= start) and (end is None or at < end)),
+                reverse=True,
+            )
+            assert [j.id for j in page.items] == expected, (start, end)
