@@ -245,8 +245,8 @@ class ImportRun:
                 step.message = f"dry run: {len(valid):,} would be written, {result.rejected:,} rejected"
                 return
             step.message = f"{len(valid):,} written, {result.rejected:,} rejected"
-            with step.transaction() as conn:
-                result.created, result.updated = out.write(conn, valid)
+            # The rows and the subtask's completion commit together, retried through a database restart.
+            result.created, result.updated = step.commit(lambda conn: out.write(conn, valid))
         result.written = len(valid)
 
     def attach(
