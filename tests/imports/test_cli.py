@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 import pathlib
+import threading
 
 import click.testing
 import pytest
 
-from jobdeck import model
+from jobdeck import model, settings
 from jobdeck.cli import cli
 from jobdeck.service import Service
 from jobdeck.store import users as user_rows
+from tests.conftest import wait_for
 from tests.imports.conftest import CORPUS, contacts_csv, rows
 
 
 @pytest.fixture
 def jobdeck(
-    importer: Service, database_url: str, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+    importer: Service, database_url: str, test_settings: settings.Settings, monkeypatch: pytest.MonkeyPatch
 ) -> click.testing.CliRunner:
+    """The command pointed at this test's database and file store (the ones `importer` uses)."""
     monkeypatch.setenv("JOBDECK_DATABASE_URL", database_url)
-    monkeypatch.setenv("JOBDECK_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("JOBDECK_DATA_DIR", str(test_settings.data_dir))
     monkeypatch.setenv("JOBDECK_JOB_MODULES", "jobdeck.demo")
     monkeypatch.setenv("JOBDECK_POLL_SECONDS", "0.05")
     return click.testing.CliRunner()
@@ -98,3 +101,20 @@ def test_an_unknown_target_is_one_line_and_exit_one(
     result = jobdeck.invoke(cli, ["import", write(tmp_path, contacts_csv()), "-t", "planets"])
     assert result.exit_code == 1
     assert "No import target named 'planets'" in result.stderr
+
+
+def test_with_a_live_worker_the_command_leaves_the_job_to_it(
+    jobdeck: click.testing.CliRunner, importer: Service, tmp_path: pathlib.Path
+) -> None:
+    root = admin(importer)
+    worker = importer.worker(concurrency=1)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: importer.stats().live_workers == 1)
+        result = jobdeck.invoke(cli, ["import", write(tmp_path, contacts_csv("A,B,a@example.com")), "-t", "contacts"])
+    finally:
+        worker.stop()
+        thread.join(30)
+    assert result.exit_code == 0, result.output
+    assert importer.get_job(root, 1).worker_id == worker.id
