@@ -75,7 +75,8 @@ print("ready", flush=True)
 sys.stdin.readline()
 worker.stop()
 thread.join(30)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(usage.ru_maxrss, usage.ru_utime + usage.ru_stime, flush=True)
 """
 
 
@@ -155,7 +156,7 @@ def run_one(
             done = time.perf_counter()
             worker.stdin.write("\n")
             worker.stdin.flush()
-            peak_kb = int(worker.stdout.readline().strip() or 0)
+            peak_kb, cpu_s = worker.stdout.readline().split()
         finally:
             worker.wait(60)
         service.close()
@@ -168,7 +169,10 @@ def run_one(
         "upload_s": round(enqueued - started, 2),
         "import_s": round(done - enqueued, 2),
         "rows_per_s": int(rows / (done - enqueued)),
-        "peak_rss_mb": round(peak_kb / 1024),
+        "peak_rss_mb": round(int(peak_kb) / 1024),
+        # CPU seconds of the worker process, start-up included: less at the mercy of a busy machine than wall time.
+        "worker_cpu_s": round(float(cpu_s), 1),
+        "rows_per_worker_cpu_s": int(rows / float(cpu_s)),
         "load_avg_1m": round(os.getloadavg()[0], 1),
         "description": job.description,
     }
