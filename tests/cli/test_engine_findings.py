@@ -1,4 +1,4 @@
-"""Engine behaviour the CLI found wanting; strict xfails document each until the engine changes."""
+"""Engine behaviour the CLI found wanting: each test failed (as a strict xfail) until the engine was fixed."""
 
 from __future__ import annotations
 
