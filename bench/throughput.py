@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -264,14 +265,33 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
         db.dispose()
 
 
-def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> tuple[float, float]:
-    """Enqueue single jobs while the workers are idle; (p50, p99) ms from just before enqueue to the job's start."""
-    enqueued: dict[int, float] = {}
+@dataclasses.dataclass(frozen=True)
+class Pickup:
+    p50_ms: float  #: from just before the enqueue call to the job function's first line
+    p99_ms: float
+    enqueue_p50_ms: float  #: of which the enqueue call itself (its commit included)
+    claim_p50_ms: float  #: created_at to started_at, both on the database clock: enqueue to claim
+
+    def __str__(self) -> str:
+        return (
+            f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms (enqueue call {self.enqueue_p50_ms:.1f}, "
+            f"insert to claim {self.claim_p50_ms:.1f})"
+        )
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> Pickup:
+    """Enqueue single jobs while the workers are idle, one at a time, and time each to the job's start."""
+    enqueued: dict[int, tuple[float, float]] = {}
     with idle_worker(url, embedded, concurrency) as via:
         for _ in range(samples + 5):
             before = time.time()
             job_id = job_rows.submit(via, job_rows.NewJob(type=PICKUP_TYPE))
-            enqueued[job_id] = before
+            enqueued[job_id] = (before, time.time() - before)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 with via.read() as conn:
@@ -283,12 +303,18 @@ def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> tuple[fl
     db = _db(url)
     with db.read() as conn:
         log = schema.job_log
-        started = dict(conn.execute(sa.select(log.c.job_id, log.c.message).where(log.c.level == "info")).all())
+        stmt = sa.select(j.c.id, j.c.created_at, j.c.started_at, log.c.message).join(log, log.c.job_id == j.c.id)
+        found = {r.id: r for r in conn.execute(stmt.where(log.c.level == "info"))}
     db.dispose()
-    waits = sorted((float(started[i]) - t) * 1000 for i, t in sorted(enqueued.items())[5:] if i in started)
-    if len(waits) < samples:
-        raise SystemExit(f"pickup: only {len(waits)} of {samples} probes ran")
-    return statistics.median(waits), waits[min(len(waits) - 1, round(0.99 * (len(waits) - 1)))]
+    probes = [(found[i], t) for i, t in sorted(enqueued.items())[5:] if i in found]  # the first few warm up
+    if len(probes) < samples:
+        raise SystemExit(f"pickup: only {len(probes)} of {samples} probes ran")
+    waits = [(float(r.message) - before) * 1000 for r, (before, _) in probes]
+    calls = [took * 1000 for _, (_, took) in probes]
+    claims = [(_utc(r.started_at) - _utc(r.created_at)).total_seconds() * 1000 for r, _ in probes]
+    return Pickup(
+        statistics.median(waits), _percentile(waits, 0.99), statistics.median(calls), statistics.median(claims)
+    )
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -344,11 +370,11 @@ def main() -> None:
                 if backend == "sqlite" and not embedded:
                     # No cross-process wake-up on SQLite: each probe waits out the poll interval, so take fewer.
                     samples = min(samples, SQLITE_POLLED_SAMPLES)
-                p50, p99 = pickup(dbs.url(backend), samples, embedded, 4)
+                result = pickup(dbs.url(backend), samples, embedded, 4)
                 where = "worker in the same process" if embedded else "worker in another process"
                 where += f", {samples} probes"
-                table.add_row(backend, f"pickup latency, {where}", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
-                console.print(f"{backend}: pickup, {where}: p50 {p50:.1f} ms p99 {p99:.1f} ms")
+                table.add_row(backend, f"pickup latency, {where}", str(result))
+                console.print(f"{backend}: pickup, {where}: {result}")
     finally:
         dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)
