@@ -6,7 +6,8 @@
 
 SQLite runs with jobdeck's durable default (WAL, synchronous=FULL). The throwaway PostgreSQL runs with the
 server's own defaults (fsync and synchronous_commit on) unless --pg-fast, which turns them off as the tests do.
-Figures are printed, never asserted: this is not a test.
+--profile DIR records each drain worker with py-spy (`pip install py-spy`; it slows the workers a lot,
+so read its output for proportions, not rates). Figures are printed, never asserted: this is not a test.
 """
 
 from __future__ import annotations
