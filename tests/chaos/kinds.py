@@ -44,21 +44,15 @@ def pause(seconds: float) -> None:
 def record(ctx: JobContext) -> None:
     """Params: `before_ms` to wait, then the ledger row (unless `write` is false), then `after_ms` to wait.
     `announce` first opens and closes a "Started" subtask, so a test can see the run has begun.
-    The ledger row commits together with a subtask, fenced by the lease: a stale run cannot write it."""
+    The ledger row commits together with its subtask, fenced by the lease (a stale run cannot write it)
+    and retried through a database restart."""
     params = ctx.params
     if params.get("announce"):
         with ctx.subtask("Started"):
             pass
     pause(float(params.get("before_ms", 0)) / 1000)
     if params.get("write", True):
-        with ctx.subtask("Record") as step, step.transaction() as conn:
-            conn.execute(
-                sa.insert(ledger).values(
-                    job_id=ctx.job.id,
-                    lease_token=ctx.lease_token,
-                    pid=os.getpid(),
-                    written_at=db_now(),
-                    process_time=time.time(),
-                )
-            )
+        row = {"job_id": ctx.job.id, "lease_token": ctx.lease_token, "pid": os.getpid(), "process_time": time.time()}
+        with ctx.subtask("Record") as step:
+            step.commit(lambda conn: conn.execute(sa.insert(ledger).values(written_at=db_now(), **row)))
     pause(float(params.get("after_ms", 0)) / 1000)

@@ -102,11 +102,6 @@ def waiting_on_a_lock(service: Service) -> bool:
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: SubtaskHandle.transaction() (each import chunk's write) is not retried through a lost "
-    "connection as JobContext's other writes are, so the import is failed with the driver's error",
-)
 def test_an_import_whose_chunk_write_is_cut_by_a_postgresql_restart_completes(
     chaos_pg: pgserver.PostgresServer, chaos_url: str, chaos_service: Service, processes: chaos.Processes
 ) -> None:
