@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import shutil
+from collections.abc import Callable
 
 import psutil
 import pytest
@@ -46,6 +47,13 @@ def statuses(service: Service) -> dict[str, int]:
         return dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
 
 
+def until(predicate: Callable[[], bool], timeout: float, service: Service, processes: chaos.Processes) -> None:
+    try:
+        wait_for(predicate, timeout=timeout)
+    except AssertionError:
+        raise AssertionError(f"jobs: {statuses(service)}; workers: {registered(service)}\n{processes.logs()}") from None
+
+
 @pytest.mark.parametrize(
     ("backend", "offsets"),
     [
@@ -62,10 +70,10 @@ def test_workers_with_skewed_clocks_never_reclaim_a_live_lease(
 ) -> None:
     svc = chaos_service
     procs = [processes.start("worker", "--concurrency", "2", prefix=under(o), **REAL_MONOTONIC) for o in offsets]
-    wait_for(lambda: registered(svc) == len(procs), timeout=60)
+    until(lambda: registered(svc) == len(procs), 60, svc, processes)
     # Each job outlives the 2 s lease: it lives only because its worker's heartbeats keep extending it.
     ids = [svc.start_job(None, kinds.RECORD, {"before_ms": 3000}).id for _ in range(JOBS)]
-    wait_for(lambda: statuses(svc) == {"completed": JOBS}, timeout=120)
+    until(lambda: statuses(svc) == {"completed": JOBS}, 120, svc, processes)
 
     with svc.db.read() as conn:
         runs = conn.execute(
