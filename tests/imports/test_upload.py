@@ -107,3 +107,13 @@ def test_the_import_targets_are_listed_with_their_templates(importer: Service) -
     targets = {t.name: t for t in importer.import_targets()}
     assert {"contacts", "products"} <= set(targets)
     assert targets["products"].template_csv() == b"\xef\xbb\xbfsku,name,price,quantity,active\r\n"
+
+
+def test_an_import_works_with_files_kept_in_the_database(
+    importer: Service, uploader: model.User, test_settings: settings.Settings
+) -> None:
+    shared = Service(test_settings.model_copy(update={"file_storage": "database"}), db=importer.db)
+    job = start(shared, uploader, contacts_csv("Ada,Lovelace,ada@example.com,,,GB,"), name="contacts.csv")
+    shared.worker(concurrency=1).run(burst=True)
+    assert shared.get_job(uploader, job.id).status is model.Status.COMPLETED  # type: ignore[attr-defined]
+    assert [r["email"] for r in rows(importer)] == ["ada@example.com"]
