@@ -53,6 +53,7 @@ class Service:
             settings.resolved_database_url,
             pool_size=max(5, settings.workers + 5),
             sqlite_synchronous=settings.sqlite_synchronous,
+            idle_in_transaction_timeout_s=settings.lease_seconds,
         )
         self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
         self.registry = registry or REGISTRY

@@ -11,13 +11,11 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 import pydantic
-import sqlalchemy as sa
 
 from jobdeck import errors, model, settings
 from jobdeck.imports import pipeline, readers, report, targets, validate, writer, xlsx
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
-from jobdeck.store import schema, transitions
 
 JOB_TYPE = "import"
 MAX_ATTEMPTS = 3
@@ -99,11 +97,7 @@ class _Progress:
 
 def set_description(ctx: JobContext, text: str) -> None:
     """The final description, counts included, written while the lease holds."""
-    # JobContext has no way to change a description yet; this is the one write outside it.
-    with ctx.db.write() as conn:
-        if not transitions.holds(ctx.db, conn, ctx.job.id, ctx.lease_token):
-            raise errors.LeaseLost()
-        conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == ctx.job.id).values(description=text[:1000]))
+    ctx.describe(text)
 
 
 class ImportRun:

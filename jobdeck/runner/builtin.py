@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pydantic
+import sqlalchemy as sa
 
 from jobdeck import settings
-from jobdeck.runner.context import JobContext
+from jobdeck.runner.context import JobContext, SubtaskHandle
 from jobdeck.runner.registry import REGISTRY
 from jobdeck.store import retention, schedules
 
@@ -44,9 +45,14 @@ def purge_jobs(ctx: JobContext) -> None:
     total, batch_no = 0, 0
     while not ctx.cancelled():
         batch_no += 1
-        with ctx.subtask(f"Batch {batch_no}") as sub, sub.transaction() as conn:
-            batch = retention.purge_batch(conn, cutoff, PURGE_BATCH)
-            sub.message = f"{batch.jobs} jobs deleted"
+        with ctx.subtask(f"Batch {batch_no}") as sub:
+
+            def purge(conn: sa.Connection, sub: SubtaskHandle = sub) -> retention.PurgedBatch:
+                purged = retention.purge_batch(conn, cutoff, PURGE_BATCH)
+                sub.message = f"{purged.jobs} jobs deleted"  # recorded with the subtask, in this transaction
+                return purged
+
+            batch = sub.commit(purge)
         for key in batch.orphaned_keys:
             ctx.files.delete(key)
         total += batch.jobs

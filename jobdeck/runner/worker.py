@@ -45,12 +45,16 @@ class Worker:
         poll_seconds: float = 1.0,
         shutdown_grace_seconds: float = 20.0,
         schedule_seconds: float = 5.0,
+        prefetch: int = 0,
         queues: Sequence[str] = ("default",),
     ) -> None:
         self.db = db
         self.files = file_store
         self.registry = registry
         self.concurrency = max(1, concurrency)
+        #: jobs claimed beyond the free threads, so the next batch is ready when a thread frees up;
+        #: they count as In Progress while they wait, so keep it small for long jobs
+        self.prefetch = max(0, prefetch)
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 4
         self.reap_seconds = reap_seconds or max(0.2, lease_seconds / 6)
@@ -63,6 +67,7 @@ class Worker:
         self.pid = os.getpid()
         self.id = f"{self.hostname}:{self.pid}:{secrets.token_hex(4)}"
         self._registered = False
+        self._loop_conn: sa.Connection | None = None
         self._lock = threading.Lock()
         self._active: dict[int, tuple[JobContext, float]] = {}
         self._outcomes: list[transitions.Outcome] = []
@@ -97,6 +102,9 @@ class Worker:
         except errors.JobCancelled:
             return transitions.Outcome(job.id, ctx.lease_token, model.Status.CANCELLED, "Cancelled on request")
         except Exception as exc:
+            if ctx.lost:  # an error after the lease was lost (say, the database went away) is not a result
+                self.handle_lost(ctx)
+                return None
             return self.handle_failure(ctx, exc)
         if ctx.lost:
             self.handle_lost(ctx)
@@ -206,19 +214,17 @@ class Worker:
 
     def _loop(self, burst: bool) -> None:
         backoff = 0.05
+        capacity = self.concurrency + self.prefetch
         while True:
             with self._lock:
                 outcomes, self._outcomes = self._outcomes, []
                 busy = len(self._active)
             stopping = self._stopping.is_set()
-            free = 0 if stopping else self.concurrency - busy
+            free = 0 if stopping else capacity - busy
             claimed: list[model.Claimed] = []
             if outcomes or free:
                 try:
-                    with self.db.write() as conn:
-                        accepted = transitions.finish_many(conn, outcomes) if outcomes else set()
-                        if free:
-                            claimed = claiming.claim(self.db, conn, self.id, free, self.lease_seconds, self.queues)
+                    accepted, claimed = self._finish_and_claim(outcomes, free)
                     backoff = 0.05
                 except sa.exc.SQLAlchemyError as exc:
                     if not is_transient(exc):
@@ -238,26 +244,52 @@ class Worker:
                     self._tasks.put(ctx)
             if stopping:
                 if self._shutdown_step():
+                    self._close_loop_connection()
                     return
                 self._wakeup.wait(0.05)
                 continue
             with self._lock:
                 idle = not self._active and not self._outcomes
             if burst and not claimed and idle and not outcomes:
+                self._close_loop_connection()
                 return
             if claimed and len(claimed) == free:
                 continue  # the queue may hold more: come back as soon as a thread is free
             self._wakeup.wait(self.poll_seconds)
 
+    def _finish_and_claim(self, outcomes: list[transitions.Outcome], free: int) -> tuple[set[int], list[model.Claimed]]:
+        """Record finished runs and claim the next batch in one transaction, on a connection the loop
+        keeps (no pool checkout or ping per batch); a broken connection is dropped and reopened."""
+        if self._loop_conn is None:
+            self._loop_conn = self.db.engine.connect().execution_options(jobdeck_write=True)
+        conn = self._loop_conn
+        try:
+            with conn.begin():
+                accepted = transitions.finish_many(conn, outcomes) if outcomes else set()
+                claimed = claiming.claim(self.db, conn, self.id, free, self.lease_seconds, self.queues) if free else []
+        except sa.exc.SQLAlchemyError:
+            self._close_loop_connection(broken=True)
+            raise
+        return accepted, claimed
+
+    def _close_loop_connection(self, broken: bool = False) -> None:
+        if self._loop_conn is not None:
+            if broken:
+                self._loop_conn.invalidate()
+            self._loop_conn.close()
+            self._loop_conn = None
+
     def _shutdown_step(self) -> bool:
         """During a stop: True once nothing is left to wait for."""
         with self._lock:
-            active = dict(self._active)
+            waiting = {i: a for i, a in self._active.items() if not a[0].started}
+            for ctx, _ in waiting.values():
+                ctx.mark_lost()  # a thread that picks it up now skips it
+            active = dict(self._active) if time.monotonic() >= (self._stop_deadline or 0.0) else waiting
             pending = bool(self._outcomes)
-            deadline = self._stop_deadline or 0.0
-        if not active and not pending:
-            return True
-        if active and time.monotonic() >= deadline:
+            if not self._active and not pending:
+                return True
+        if active:
             by_token: dict[str, list[int]] = {}
             for ctx, _ in active.values():
                 ctx.mark_lost()  # its later writes are fenced out: the token is cleared below
@@ -271,11 +303,15 @@ class Worker:
             with self._lock:
                 for job_id in active:
                     self._active.pop(job_id, None)
-            return not pending
+                return not self._active and not pending
         return False
 
     def _run_tasks(self) -> None:
         while (ctx := self._tasks.get()) is not None:
+            with self._lock:
+                if ctx.lost:  # handed back while it waited in the prefetch buffer
+                    continue
+                ctx.started = True
             try:
                 outcome = self.execute(ctx)
             except BaseException:  # a bug in the worker itself: never leave the slot taken
@@ -283,7 +319,7 @@ class Worker:
                 outcome = None
             with self._lock:
                 self._active.pop(ctx.job.id, None)
-                if outcome is not None:
+                if outcome is not None and not ctx.lost:
                     self._outcomes.append(outcome)
             self._wakeup.event.set()
 
@@ -294,16 +330,17 @@ class Worker:
         while True:
             started = time.monotonic()
             try:
+                # Heartbeat first: a worker back from an outage renews its own leases before it reaps.
+                with self.db.write() as conn:
+                    held = worker_rows.heartbeat(conn, self.id, self.lease_seconds)
+                last_ok = time.monotonic()
+                self._apply_heartbeat(held, started)
                 if started >= next_reap:
                     next_reap = started + self.reap_seconds
                     self.reap()
                 if self.schedule_seconds and started >= next_tick:
                     next_tick = started + self.schedule_seconds
                     scheduler.tick(self.db, self.registry)
-                with self.db.write() as conn:
-                    held = worker_rows.heartbeat(conn, self.id, self.lease_seconds)
-                last_ok = time.monotonic()
-                self._apply_heartbeat(held, started)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("heartbeat failed: %s", exc)
                 if time.monotonic() - last_ok > self.lease_seconds:

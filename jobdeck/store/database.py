@@ -60,7 +60,13 @@ class Database:
     """One engine per process; every store function takes this or a Connection."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 10, sqlite_synchronous: str = "FULL", pre_ping: bool = True
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        sqlite_synchronous: str = "FULL",
+        pre_ping: bool = True,
+        idle_in_transaction_timeout_s: float | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.dialect = sa.engine.make_url(self.url).get_backend_name()
@@ -69,8 +75,19 @@ class Database:
         else:
             # Pre-ping costs a round trip per checkout but turns a server restart into a reconnect
             # instead of one failed request per pooled connection.
+            connect_args = {}
+            if idle_in_transaction_timeout_s:
+                # A process paused inside a transaction (SIGSTOP, a frozen VM) would hold its row locks
+                # and hide its jobs from the reaper's SKIP LOCKED scan; the server ends such sessions.
+                timeout_ms = int(idle_in_transaction_timeout_s * 1000)
+                connect_args["options"] = f"-c idle_in_transaction_session_timeout={timeout_ms}"
             self.engine = sa.create_engine(
-                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=pre_ping,
+                pool_recycle=1800,
+                connect_args=connect_args,
             )
         self._wake_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()

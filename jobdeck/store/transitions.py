@@ -7,6 +7,7 @@ import functools
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from jobdeck import model
 from jobdeck.store import schema
@@ -43,8 +44,9 @@ class Outcome:
 
 
 @functools.cache
-def _finish_statement(status: model.Status) -> sa.Update:
-    """Built once per outcome: the hot path only binds the ids and the token."""
+def _finish_statement(status: model.Status, postgresql: bool) -> sa.Update:
+    """Built once per outcome and dialect: the hot path only binds the ids and the token. On PostgreSQL
+    the ids travel as one array, so the SQL text (and its prepared plan) is the same for any batch size."""
     values: dict[str, object] = {"status": status.value, "ended_at": db_now(), "lease_expires_at": None}
     if status is model.Status.FAILED:
         values["failed_at"] = db_now()
@@ -54,7 +56,9 @@ def _finish_statement(status: model.Status) -> sa.Update:
     return (
         sa.update(j)
         .where(
-            j.c.id.in_(sa.bindparam("ids", expanding=True)),
+            j.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
+            if postgresql
+            else j.c.id.in_(sa.bindparam("ids", expanding=True)),
             j.c.lease_token == sa.bindparam("token", type_=sa.String),
             j.c.status == IN_PROGRESS,
         )
@@ -74,7 +78,7 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
         if status is not model.Status.COMPLETED:
             text = error or ("failed" if status is model.Status.FAILED else None)
             params["error"] = text[:ERROR_MAX_CHARS] if text else None
-        changed = set(conn.execute(_finish_statement(status), params).scalars())
+        changed = set(conn.execute(_finish_statement(status, conn.dialect.name == "postgresql"), params).scalars())
         accepted |= changed
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
@@ -140,6 +144,12 @@ def request_cancel(conn: sa.Connection, job_id: int) -> model.Status | None:
 
 def progress(conn: sa.Connection, job_id: int, token: str, done: int, total: int | None) -> bool:
     result = conn.execute(sa.update(j).where(_held(job_id, token)).values(progress_done=done, progress_total=total))
+    return result.rowcount == 1
+
+
+def describe(conn: sa.Connection, job_id: int, token: str, description: str) -> bool:
+    """Change a held job's description (say, to its final counts)."""
+    result = conn.execute(sa.update(j).where(_held(job_id, token)).values(description=description[:1000]))
     return result.rowcount == 1
 
 
