@@ -244,6 +244,7 @@ class Service:
             "reap_seconds": s.resolved_reap_seconds,
             "poll_seconds": s.poll_seconds,
             "shutdown_grace_seconds": s.shutdown_grace_seconds,
+            "prefetch": s.prefetch,
         }
         options.update(overrides)
         return Worker(self.db, self.files, self.registry, **options)

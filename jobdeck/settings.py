@@ -31,6 +31,8 @@ class Settings(pydantic_settings.BaseSettings):
     heartbeat_seconds: float = pydantic.Field(default=0.0, ge=0)
     #: how often the reaper looks for expired leases.
     reap_seconds: float = pydantic.Field(default=0.0, ge=0)
+    #: jobs a worker claims beyond its free threads (throughput for short jobs; they wait as In Progress).
+    prefetch: int = pydantic.Field(default=0, ge=0, le=10_000)
     #: longest wait between polls when nothing wakes a worker.
     poll_seconds: float = pydantic.Field(default=1.0, gt=0, le=60)
     #: how long a stopping worker lets running jobs finish before handing them back.

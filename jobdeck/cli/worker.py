@@ -17,6 +17,12 @@ from jobdeck.runner import supervisor
     default=None,
     help="Jobs run at once, one thread each  [default: JOBDECK_WORKERS, at least 1].",
 )
+@click.option(
+    "--prefetch",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help="Jobs claimed ahead of free threads, ready when one frees up  [default: JOBDECK_PREFETCH].",
+)
 @click.option("--burst", is_flag=True, help="Exit once nothing is queued or running (for scripts and benchmarks).")
 @click.option(
     "--queue",
@@ -26,11 +32,12 @@ from jobdeck.runner import supervisor
     help="Take jobs from this queue; repeat for several  [default: default].",
 )
 @one_line_errors
-def worker(concurrency: int | None, burst: bool, queues: tuple[str, ...]) -> None:
+def worker(concurrency: int | None, prefetch: int | None, burst: bool, queues: tuple[str, ...]) -> None:
     """Run jobs. Stop with SIGTERM or Ctrl-C: running jobs get the grace period
     (JOBDECK_SHUTDOWN_GRACE_SECONDS) to finish, then go back to the queue; a second signal stops at once."""
     with open_service() as service:
-        pool = service.worker(concurrency, queues=queues or ("default",))
+        options = {"prefetch": prefetch} if prefetch is not None else {}
+        pool = service.worker(concurrency, queues=queues or ("default",), **options)
         status = supervisor.run_in_foreground(pool, burst=burst)
     sys.exit(status)
 

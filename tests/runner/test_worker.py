@@ -157,3 +157,25 @@ def test_every_job_runs_exactly_once_with_several_threads(service: Service, conc
             conn.execute(sa.select(kinds.ledger.c.job_id, sa.func.count()).group_by(kinds.ledger.c.job_id)).all()
         )
     assert counts == dict.fromkeys(ids, 1)
+
+
+def test_prefetched_jobs_wait_for_a_thread_and_all_complete(service: Service, admin: model.User) -> None:
+    ids = service.enqueue_many(None, "sleep", {"seconds": 0.05}, 12)
+    worker = service.worker(concurrency=2, prefetch=4)
+    assert worker.run(burst=True) == 12
+    assert {service.get_job(admin, i).status for i in ids} == {model.Status.COMPLETED}
+
+
+def test_stop_hands_back_prefetched_jobs_at_once_and_never_starts_them(service: Service, admin: model.User) -> None:
+    first = service.start_job(None, "t_hang", {"seconds": 0.5})
+    waiting = service.start_job(None, "t_hang", {"seconds": 0.5})
+    worker = service.worker(concurrency=1, prefetch=1)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.IN_PROGRESS)
+    worker.stop(5)
+    wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.QUEUED, timeout=2)
+    thread.join(10)
+    assert service.get_job(admin, first.id).status is model.Status.COMPLETED
+    after = service.get_job(admin, waiting.id)
+    assert after.status is model.Status.QUEUED and after.attempt == 0
