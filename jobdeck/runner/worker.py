@@ -26,6 +26,7 @@ from jobdeck.store.database import Database, is_transient
 
 log = logging.getLogger(__name__)
 DB_RETRY_MAX_S = 5.0
+RETRY_AFTER_FAILURE_S = 0.5
 
 
 class Worker:
@@ -170,6 +171,9 @@ class Worker:
 
     def reap(self) -> list[worker_rows.Reaped]:
         """Requeue or fail jobs whose worker stopped heartbeating (any process may do this)."""
+        with self.db.read() as conn:
+            if not worker_rows.any_expired(conn):
+                return []  # the usual case: no write transaction, no lock taken
         with self.db.write() as conn:
             reaped = worker_rows.reap(self.db, conn)
         for r in reaped:
@@ -325,15 +329,15 @@ class Worker:
 
     def _keepalive(self) -> None:
         """Heartbeat, reap and schedule on a thread of its own, so a busy job cannot starve the lease."""
-        last_ok = now = time.monotonic()
-        next_reap = next_tick = now
+        next_reap = next_tick = time.monotonic()
+        #: when the database first failed us in a row of failures; None while all is well
+        failing_since: float | None = None
         while True:
             started = time.monotonic()
             try:
                 # Heartbeat first: a worker back from an outage renews its own leases before it reaps.
                 with self.db.write() as conn:
                     held = worker_rows.heartbeat(conn, self.id, self.lease_seconds)
-                last_ok = time.monotonic()
                 self._apply_heartbeat(held, started)
                 if started >= next_reap:
                     next_reap = started + self.reap_seconds
@@ -341,12 +345,18 @@ class Worker:
                 if self.schedule_seconds and started >= next_tick:
                     next_tick = started + self.schedule_seconds
                     scheduler.tick(self.db, self.registry)
+                failing_since = None
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("heartbeat failed: %s", exc)
-                if time.monotonic() - last_ok > self.lease_seconds:
+                # Unreachable is measured from the first failure, not from the last success: a process
+                # that was paused (SIGSTOP, a frozen VM) finds its connection gone but the database there.
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > self.lease_seconds:
                     self._give_up()
                     return
-            if self._done.wait(min(self.heartbeat_seconds, self.reap_seconds)):
+            interval = min(self.heartbeat_seconds, self.reap_seconds)
+            if self._done.wait(min(interval, RETRY_AFTER_FAILURE_S) if failing_since else interval):
                 return
 
     def _apply_heartbeat(self, held: list[worker_rows.Held], started: float) -> None:

@@ -61,6 +61,12 @@ class Reaped:
     message: str
 
 
+def any_expired(conn: sa.Connection) -> bool:
+    """Whether some lease has expired: a cheap read (the partial lease index) before taking a write lock."""
+    stmt = sa.select(j.c.id).where(j.c.status == IN_PROGRESS, j.c.lease_expires_at < db_now()).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
 def reap(db: Database, conn: sa.Connection, limit: int = 500) -> list[Reaped]:
     """Jobs whose lease expired: back to the queue while attempts remain, else Failed naming the lost worker."""
     stmt = (
