@@ -13,7 +13,7 @@ from typing import Any, Literal
 import pydantic
 
 from jobdeck import errors, model, settings
-from jobdeck.imports import pipeline, readers, report, targets, validate, writer, xlsx
+from jobdeck.imports import readers, report, targets, validate, writer, xlsx
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 
@@ -179,14 +179,10 @@ class ImportRun:
         ctx, p = self.ctx, self.params
         finished = set() if p.dry_run else ctx.finished_subtasks()
         errors_csv, rejected_csv = report.ErrorReport(), None
-        results: list[report.ChunkResult] = []  # appended by the writer, read once it has stopped
+        results: list[report.ChunkResult] = []
         progress = _Progress(ctx)
         try:
-            with (
-                self.open() as (opened, columns),
-                self.checker(columns) as checker,
-                pipeline.Pipeline(threaded=ctx.db.is_postgresql) as pipe,
-            ):
+            with self.open() as (opened, columns), self.checker(columns) as checker:
                 rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
                 out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
                 for first, last, batch in opened.chunks(self.chunk_rows):
@@ -197,13 +193,9 @@ class ImportRun:
                         errors_csv.add(problems)
                         rejected_csv.add(cells)
                     result.rejected = len(rejected)
-
-                    def step(result: report.ChunkResult = result, valid: list[Any] = valid) -> None:
-                        self.write_chunk(out, result, valid, finished)
-                        results.append(result)
-                        progress.update(result.last_row, opened.estimated_rows)
-
-                    pipe.submit(step)
+                    self.write_chunk(out, result, valid, finished)
+                    results.append(result)
+                    progress.update(last, opened.estimated_rows)
             totals = report.Totals.of(results)
             progress.update(totals.rows, totals.rows, final=True)
             self.attach(errors_csv, rejected_csv, (results, totals))
