@@ -79,12 +79,50 @@ def submit_many(db: Database, news: Sequence[NewJob], conn: sa.Connection | None
                 ids[i] = existing[new.idempotency_key]
     pending = [i for i, value in enumerate(ids) if value is None]
     if pending:
-        stmt = sa.insert(j).values(created_at=db_now()).returning(j.c.id, sort_by_parameter_order=True)
-        result = conn.execute(stmt, [_values(news[i]) for i in pending])
-        for i, (new_id,) in zip(pending, result.all(), strict=True):
+        values = [_values(news[i]) for i in pending]
+        if db.is_postgresql and len(values) > 1:
+            new_ids = _insert_unnest(conn, values)
+        else:
+            stmt = sa.insert(j).values(created_at=db_now()).returning(j.c.id, sort_by_parameter_order=True)
+            new_ids = list(conn.execute(stmt, values).scalars())
+        for i, new_id in zip(pending, new_ids, strict=True):
             ids[i] = new_id
         db.notify_new_work(conn)
     return [value for value in ids if value is not None]
+
+
+#: Column and array type for the PostgreSQL batch insert.
+_UNNEST_COLUMNS = {
+    "type": "varchar",
+    "tab": "varchar",
+    "description": "varchar",
+    "status": "varchar",
+    "params": "jsonb",
+    "run_by_id": "bigint",
+    "run_at": "varchar",
+    "queue": "varchar",
+    "priority": "integer",
+    "attempt": "integer",
+    "max_attempts": "integer",
+    "progress_done": "bigint",
+    "cancel_requested": "boolean",
+    "retry_of": "bigint",
+    "idempotency_key": "varchar",
+}
+_UNNEST_SQL = (
+    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at) "
+    f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp() "
+    f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_COLUMNS.items())}) "
+    f"WITH ORDINALITY AS v({', '.join(_UNNEST_COLUMNS)}, ord) ORDER BY v.ord RETURNING id"
+)
+
+
+def _insert_unnest(conn: sa.Connection, values: list[dict[str, Any]]) -> list[int]:
+    """Many rows as one array per column: psycopg sends a few arrays instead of a statement with a
+    parameter per cell. Rows reach the sequence in input order, so the sorted ids are in input order."""
+    arrays = {c: [v[c] for v in values] for c in _UNNEST_COLUMNS}
+    arrays["params"] = [json.dumps(p) for p in arrays["params"]]
+    return sorted(conn.exec_driver_sql(_UNNEST_SQL, arrays).scalars())
 
 
 def get(conn: sa.Connection, job_id: int) -> model.Job:
