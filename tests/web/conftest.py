@@ -110,3 +110,19 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
 
     walk(app.routes)
     return found
+
+
+@pytest.fixture
+def alice_h(client: TestClient, alice: model.User) -> dict[str, str]:
+    """Bearer headers for alice (and bob_h, admin_h for the others)."""
+    return bearer(client, "alice")
+
+
+@pytest.fixture
+def bob_h(client: TestClient, bob: model.User) -> dict[str, str]:
+    return bearer(client, "bob")
+
+
+@pytest.fixture
+def admin_h(client: TestClient, admin: model.User) -> dict[str, str]:
+    return bearer(client, "ada")

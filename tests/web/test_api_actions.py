@@ -8,24 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck import model
-from tests.web.conftest import bearer
 
 MakeJob = Callable[..., model.Job]
-
-
-@pytest.fixture
-def alice_h(client: TestClient, alice: model.User) -> dict[str, str]:
-    return bearer(client, "alice")
-
-
-@pytest.fixture
-def bob_h(client: TestClient, bob: model.User) -> dict[str, str]:
-    return bearer(client, "bob")
-
-
-@pytest.fixture
-def admin_h(client: TestClient, admin: model.User) -> dict[str, str]:
-    return bearer(client, "ada")
 
 
 def test_starting_a_job_answers_202_with_its_location(client: TestClient, alice_h: dict[str, str]) -> None:

@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 from jobdeck import model
 from jobdeck.service import Service
 from tests.conftest import wait_for
-from tests.web.conftest import bearer
 
 SUMMARY_FIELDS = set(
     [
@@ -30,21 +29,6 @@ SUMMARY_FIELDS = set(
 )
 DETAIL_FIELDS = SUMMARY_FIELDS | {"run_at", "error", "files", "subtasks", "title", "log"}
 MakeJob = Callable[..., model.Job]
-
-
-@pytest.fixture
-def alice_h(client: TestClient, alice: model.User) -> dict[str, str]:
-    return bearer(client, "alice")
-
-
-@pytest.fixture
-def bob_h(client: TestClient, bob: model.User) -> dict[str, str]:
-    return bearer(client, "bob")
-
-
-@pytest.fixture
-def admin_h(client: TestClient, admin: model.User) -> dict[str, str]:
-    return bearer(client, "ada")
 
 
 @pytest.fixture
