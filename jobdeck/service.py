@@ -245,6 +245,7 @@ class Service:
             "poll_seconds": s.poll_seconds,
             "shutdown_grace_seconds": s.shutdown_grace_seconds,
             "prefetch": s.prefetch,
+            "config": s,
         }
         options.update(overrides)
         return Worker(self.db, self.files, self.registry, **options)

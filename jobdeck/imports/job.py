@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from jobdeck import errors, model, settings
+from jobdeck import errors, model
 from jobdeck.imports import readers, report, targets, validate, writer, xlsx
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
@@ -107,7 +107,7 @@ class ImportRun:
         self.ctx = ctx
         self.params = params
         self.path = path
-        self.settings = settings.load()
+        self.settings = ctx.settings
         self.limits = readers.Limits.from_settings(self.settings)
         self.target = targets.TARGETS.get(params.target)
         self.stem = pathlib.PurePath(params.filename).stem or "import"

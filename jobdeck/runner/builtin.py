@@ -7,7 +7,6 @@ import datetime as dt
 import pydantic
 import sqlalchemy as sa
 
-from jobdeck import settings
 from jobdeck.runner.context import JobContext, SubtaskHandle
 from jobdeck.runner.registry import REGISTRY
 from jobdeck.store import retention, schedules
@@ -39,7 +38,7 @@ def purge_jobs(ctx: JobContext) -> None:
     The ledger is jobdeck's own table, so this system job works on the store directly, one batch
     per subtask; the bytes of a batch's files are removed once its rows are gone.
     """
-    days = PurgeParams.model_validate(ctx.params).days or settings.load().retention_days
+    days = PurgeParams.model_validate(ctx.params).days or ctx.settings.retention_days
     with ctx.db.read() as conn:
         cutoff = schedules.database_now(conn) - dt.timedelta(days=days)
     total, batch_no = 0, 0

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import sqlalchemy as sa
 
-from jobdeck import errors, files, model
+from jobdeck import errors, files, model, settings
 from jobdeck.store import jobs, transitions
 from jobdeck.store.database import Database, is_transient
 
@@ -60,9 +60,16 @@ class JobContext:
     """What a job function gets: its params and user, subtasks, progress, files, a log, cancellation."""
 
     def __init__(
-        self, db: Database, file_store: files.FileStore, claimed: model.Claimed, retry_seconds: float = 30.0
+        self,
+        db: Database,
+        file_store: files.FileStore,
+        claimed: model.Claimed,
+        retry_seconds: float = 30.0,
+        config: settings.Settings | None = None,
     ) -> None:
         self.db = db
+        #: the settings of the process running the job (limits, chunk sizes)
+        self.settings = config or settings.load()
         #: how long a write keeps retrying while the database is unreachable (the worker's lease)
         self.retry_seconds = retry_seconds
         self.files = file_store

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from jobdeck import errors, files, model
+from jobdeck import errors, files, model, settings
 from jobdeck.runner import instruments, scheduler
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import Registry
@@ -48,6 +48,7 @@ class Worker:
         schedule_seconds: float = 5.0,
         prefetch: int = 0,
         queues: Sequence[str] = ("default",),
+        config: settings.Settings | None = None,
     ) -> None:
         self.db = db
         self.files = file_store
@@ -56,6 +57,8 @@ class Worker:
         #: jobs claimed beyond the free threads, so the next batch is ready when a thread frees up;
         #: they count as In Progress while they wait, so keep it small for long jobs
         self.prefetch = max(0, prefetch)
+        #: handed to every JobContext; read once here rather than per job
+        self.settings = config or settings.load()
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 4
         self.reap_seconds = reap_seconds or max(0.2, lease_seconds / 6)
@@ -161,7 +164,7 @@ class Worker:
         outcomes = [
             o
             for c in claimed
-            if (o := self.execute(JobContext(self.db, self.files, c, self.lease_seconds))) is not None
+            if (o := self.execute(JobContext(self.db, self.files, c, self.lease_seconds, self.settings))) is not None
         ]
         if outcomes:
             with self.db.write() as conn:
@@ -242,7 +245,7 @@ class Worker:
                 self._record(outcomes, accepted)
                 now = time.monotonic()
                 for c in claimed:
-                    ctx = JobContext(self.db, self.files, c, self.lease_seconds)
+                    ctx = JobContext(self.db, self.files, c, self.lease_seconds, self.settings)
                     with self._lock:
                         self._active[c.job.id] = (ctx, now)
                     self._tasks.put(ctx)

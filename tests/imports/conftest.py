@@ -28,6 +28,19 @@ def importer(service: Service) -> Service:
     return service
 
 
+SetSetting = Callable[..., None]
+
+
+@pytest.fixture
+def set_setting(importer: Service) -> SetSetting:
+    """Change settings of the service under test (say, a smaller chunk) for this test only."""
+
+    def change(**values: Any) -> None:
+        importer.settings = importer.settings.model_copy(update=values)
+
+    return change
+
+
 @pytest.fixture
 def uploader(service: Service) -> model.User:
     """A plain user who cannot log in (no password hashing: these tests never log in, and argon2 is slow)."""

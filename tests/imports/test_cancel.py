@@ -10,7 +10,7 @@ import pytest
 from jobdeck import model
 from jobdeck.service import Service
 from tests.conftest import wait_for
-from tests.imports.conftest import contacts_csv, outcome, rows
+from tests.imports.conftest import SetSetting, contacts_csv, outcome, rows
 from tests.imports.test_resume import completed_chunks
 
 CHUNK_ROWS = 100
@@ -18,9 +18,9 @@ CHUNK_ROWS = 100
 
 @pytest.mark.slow
 def test_a_cancelled_import_stops_between_chunks(
-    importer: Service, uploader: model.User, monkeypatch: pytest.MonkeyPatch
+    importer: Service, uploader: model.User, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", str(CHUNK_ROWS))
+    set_setting(import_chunk_rows=CHUNK_ROWS)
     lines = [f"P{i},Q{i},p{i}@example.com,,,GB," for i in range(1, 50_001)]
     job = importer.start_import(uploader, io.BytesIO(contacts_csv(*lines)), "many.csv", "contacts")
     worker = importer.worker(concurrency=1, heartbeat_seconds=0.1)

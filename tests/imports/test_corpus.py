@@ -9,7 +9,7 @@ from jobdeck import errors, model
 from jobdeck.demo import imports as demo
 from jobdeck.service import Service
 from jobdeck.store.jobs import JobFilter
-from tests.imports.conftest import CORPUS, Outcome, RunImport, rows
+from tests.imports.conftest import CORPUS, Outcome, RunImport, SetSetting, rows
 
 Status = model.Status
 
@@ -189,9 +189,9 @@ def test_product_numbers_and_booleans_are_checked(run_import: RunImport, importe
 
 
 def test_a_cell_over_the_cell_limit_fails_the_job_naming_the_limit(
-    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch
+    run_import: RunImport, importer: Service, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_MAX_CELL_CHARS", "1000")
+    set_setting(import_max_cell_chars=1000)
     data = corpus("header_only.csv") + b"Ada,Lovelace,ada@example.com,," + b"x" * 1001 + b",GB,\r\n"
     result = run_import(data)
     assert result.status is Status.FAILED

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from jobdeck import model
 from jobdeck.service import Service
-from tests.imports.conftest import RunImport, contacts_csv, rows
+from tests.imports.conftest import RunImport, SetSetting, contacts_csv, rows
 
 Status = model.Status
 GOOD = [f"Ada{i},Lovelace,ada{i}@example.com,,,GB," for i in range(1, 6)]
@@ -18,8 +18,8 @@ BAD = "Bad,Row,not-an-email,,,GB,"
 
 
 @pytest.fixture
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", "2")
+def small_chunks(set_setting: SetSetting) -> int:
+    set_setting(import_chunk_rows=2)
     return 2
 
 

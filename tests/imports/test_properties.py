@@ -16,7 +16,7 @@ from jobdeck import model
 from jobdeck.demo import imports as demo
 from jobdeck.imports import validate
 from jobdeck.service import Service
-from tests.imports.conftest import RunImport, rows
+from tests.imports.conftest import RunImport, SetSetting, rows
 
 HEADER = ["first_name", "last_name", "email", "phone", "company", "country", "created_on"]
 #: Text a person might type, with the characters CSV must quote: delimiters, quotes, line breaks.
@@ -79,10 +79,10 @@ def to_csv(lines: list[list[str]]) -> bytes:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=files())
 def test_every_valid_row_is_written_once_and_every_invalid_row_reported_once_in_order(
-    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch, case: Any
+    run_import: RunImport, importer: Service, set_setting: SetSetting, case: Any
 ) -> None:
     uploaded, written, reported = case
-    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", "7")
+    set_setting(import_chunk_rows=7)
     with importer.db.write() as conn:
         conn.execute(sa.delete(demo.contacts_table))
     result = run_import(to_csv(uploaded))

@@ -15,7 +15,7 @@ from jobdeck import model, settings
 from jobdeck.service import Service
 from jobdeck.store import schema
 from tests.conftest import wait_for
-from tests.imports.conftest import contacts_csv, outcome, rows
+from tests.imports.conftest import SetSetting, contacts_csv, outcome, rows
 
 CHUNK_ROWS = 20
 ROWS = 200
@@ -56,8 +56,10 @@ def test_a_killed_import_resumes_at_the_first_unfinished_chunk_and_writes_each_r
     test_settings: settings.Settings,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
+    set_setting: SetSetting,
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", str(CHUNK_ROWS))
+    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", str(CHUNK_ROWS))  # the worker subprocess
+    set_setting(import_chunk_rows=CHUNK_ROWS)  # the worker in this process
     lines = [f"P{i},Q{i},p{i}@example.com,,,GB," if i % 7 else f"P{i},Q{i},bad{i},,,GB," for i in range(1, ROWS + 1)]
     valid = sorted(f"p{i}@example.com" for i in range(1, ROWS + 1) if i % 7)
     job = importer.start_import(uploader, io.BytesIO(contacts_csv(*lines)), "people.csv", "contacts")

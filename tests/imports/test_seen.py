@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from jobdeck.imports import seen
 from jobdeck.service import Service
-from tests.imports.conftest import CORPUS, RunImport, rows
+from tests.imports.conftest import CORPUS, RunImport, SetSetting, rows
 
 
 def repeats_by_a_plain_set(batches: list[list[int]]) -> list[set[int]]:
@@ -38,10 +38,10 @@ def test_repeats_are_the_same_in_memory_and_spilled(batches: list[list[int]], me
 
 
 def test_an_import_past_the_memory_limit_still_rejects_repeated_keys(
-    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch
+    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch, set_setting: SetSetting
 ) -> None:
     monkeypatch.setattr(seen, "MEMORY_KEYS", 1)
-    monkeypatch.setenv("JOBDECK_IMPORT_CHUNK_ROWS", "1")
+    set_setting(import_chunk_rows=1)
     result = run_import((CORPUS / "duplicate_keys.csv").read_bytes())
     assert result.error_codes == [(2, "email", "duplicate_key"), (4, "email", "duplicate_key")]
     assert [r["email"] for r in rows(importer)] == ["ada@example.com", "alan@example.com"]

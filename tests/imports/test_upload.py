@@ -9,7 +9,7 @@ import pytest
 from jobdeck import errors, model, settings
 from jobdeck.service import Service
 from jobdeck.store.jobs import JobFilter
-from tests.imports.conftest import RunImport, contacts_csv, rows
+from tests.imports.conftest import RunImport, SetSetting, contacts_csv, rows
 
 
 def start(
@@ -79,25 +79,25 @@ def test_an_upload_over_the_limit_is_refused_naming_it_and_leaves_no_file(
 
 
 def test_more_rows_than_the_limit_fail_the_job_naming_the_limit(
-    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch
+    run_import: RunImport, importer: Service, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_MAX_ROWS", "3")
+    set_setting(import_max_rows=3)
     result = run_import(contacts_csv(*[f"A,B,a{i}@example.com" for i in range(4)], header="first_name,last_name,email"))
     assert result.status is model.Status.FAILED
     assert result.job.error == "The file has more than 3 rows, the limit (JOBDECK_IMPORT_MAX_ROWS)."
     assert rows(importer) == []
 
 
-def test_rows_at_the_limit_are_imported(run_import: RunImport, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_MAX_ROWS", "3")
+def test_rows_at_the_limit_are_imported(run_import: RunImport, set_setting: SetSetting) -> None:
+    set_setting(import_max_rows=3)
     data = contacts_csv(*[f"A,B,a{i}@example.com" for i in range(3)], "", "", header="first_name,last_name,email")
     assert run_import(data).status is model.Status.COMPLETED
 
 
 def test_more_columns_than_the_limit_fail_the_job_naming_the_limit(
-    run_import: RunImport, monkeypatch: pytest.MonkeyPatch
+    run_import: RunImport, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_MAX_COLUMNS", "5")
+    set_setting(import_max_columns=5)
     result = run_import(contacts_csv("A,B,a@example.com,,,,"))
     assert result.status is model.Status.FAILED
     assert result.job.error == "The file has 7 columns, over the limit of 5 (JOBDECK_IMPORT_MAX_COLUMNS)."

@@ -14,7 +14,7 @@ import pytest
 from jobdeck import errors, model
 from jobdeck.demo import imports as demo
 from jobdeck.service import Service
-from tests.imports.conftest import RunImport, rows
+from tests.imports.conftest import RunImport, SetSetting, rows
 
 Status = model.Status
 CONTACTS = ["first_name", "last_name", "email", "phone", "company", "country", "created_on"]
@@ -88,9 +88,9 @@ def test_a_csv_named_xlsx_is_refused_at_upload(importer: Service, uploader: mode
 
 
 def test_a_workbook_unpacking_over_the_limit_fails_before_it_is_opened(
-    run_import: RunImport, monkeypatch: pytest.MonkeyPatch
+    run_import: RunImport, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setenv("JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB", "1")
+    set_setting(import_max_xlsx_uncompressed_mb=1)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", "<x/>" * 600_000)  # 2.4 MB that deflates to a few KB
