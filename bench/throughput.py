@@ -128,6 +128,8 @@ def _drop_tables(url: str) -> None:
 
 #: SQLite's synchronous mode for this run (jobdeck's default is FULL; NORMAL is the documented opt-in).
 SYNCHRONOUS = {"mode": "FULL"}
+#: jobs each worker claims beyond its free threads (JOBDECK_PREFETCH)
+PREFETCH = {"jobs": "0"}
 
 
 def _db(url: str) -> Database:
@@ -139,6 +141,7 @@ def _env(url: str, **extra: str) -> dict[str, str]:
     env.update(
         JOBDECK_DATABASE_URL=url,
         JOBDECK_SQLITE_SYNCHRONOUS=SYNCHRONOUS["mode"],
+        JOBDECK_PREFETCH=PREFETCH["jobs"],
         JOBDECK_JOB_MODULES=f"jobdeck.demo,{MODULE_NAME}",
         PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT), env.get("PYTHONPATH", "")]),
         **extra,
@@ -322,6 +325,7 @@ def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> Pickup:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20_000, help="no-op jobs per drain run")
+    parser.add_argument("--prefetch", type=int, default=0, help="jobs each worker claims beyond its free threads")
     parser.add_argument("--enqueue-jobs", type=int, default=5_000, help="jobs per enqueue measurement")
     parser.add_argument("--batch", type=int, default=5_000, help="jobs per submit_many call")
     parser.add_argument(
@@ -342,6 +346,7 @@ def main() -> None:
     # An in-process pool's LISTEN thread notices the throwaway server going away at the very end: not news.
     logging.getLogger("jobdeck.runner.wakeup").setLevel(logging.ERROR)
     SYNCHRONOUS["mode"] = args.sqlite_synchronous
+    PREFETCH["jobs"] = str(args.prefetch)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
 
