@@ -28,6 +28,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check jobdeck tests bench
 	$(BIN)/ruff format --check jobdeck tests bench
+	$(BIN)/bandit --quiet --recursive jobdeck --severity-level medium 2>/dev/null
 
 typecheck: install
 	$(BIN)/mypy jobdeck

@@ -48,7 +48,7 @@ class SeenKeys:
         for start in range(0, len(pending), QUERY_KEYS):
             part = pending[start : start + QUERY_KEYS]
             marks = ",".join("?" * len(part))
-            found.update(h for (h,) in self._db.execute(f"SELECT h FROM seen WHERE h IN ({marks})", part))
+            found.update(h for (h,) in self._db.execute(f"SELECT h FROM seen WHERE h IN ({marks})", part))  # nosec B608
         return found
 
     def _remember(self, hashes: set[int]) -> None:

