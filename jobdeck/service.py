@@ -15,6 +15,7 @@ from jobdeck.imports import upload
 from jobdeck.runner.registry import REGISTRY, JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
+from jobdeck.store import auth as auth_rows
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import migrate, transitions
 from jobdeck.store import users as user_rows
@@ -88,6 +89,15 @@ class Service:
     def users(self) -> list[model.User]:
         with self.db.read() as conn:
             return user_rows.list_all(conn)
+
+    def set_disabled(self, username: str, disabled: bool) -> model.User:
+        """Disable (or enable) an account; disabling ends its sessions and API tokens at once."""
+        with self.db.write() as conn:
+            user = user_rows.by_username(conn, username)
+            user_rows.set_disabled(conn, user.id, disabled)
+            if disabled:
+                auth_rows.revoke_user(conn, user.id)
+            return user_rows.get(conn, user.id)
 
     def user(self, username: str) -> model.User:
         with self.db.read() as conn:

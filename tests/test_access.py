@@ -48,3 +48,20 @@ def test_another_users_job_is_not_found_for_detail_file_cancel_or_retry(
         service.cancel(bob, job.id)
     with pytest.raises(errors.JobNotFound):
         service.retry(bob, job.id)
+
+
+def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(service: Service, alice: model.User) -> None:
+    import sqlalchemy as sa
+
+    from jobdeck.store import auth as auth_rows
+    from jobdeck.store import schema
+
+    with service.db.write() as conn:
+        auth_rows.create_session(conn, "session-secret", alice.id, "csrf", max_seconds=3600)
+        auth_rows.create_token(conn, "token-secret", alice.id, "cli", max_seconds=3600)
+    assert service.set_disabled("alice", True).disabled
+    with service.db.read() as conn:
+        sessions = conn.execute(sa.select(sa.func.count()).select_from(schema.sessions)).scalar_one()
+        tokens = conn.execute(sa.select(sa.func.count()).select_from(schema.api_tokens)).scalar_one()
+    assert (sessions, tokens) == (0, 0)
+    assert not service.set_disabled("alice", False).disabled

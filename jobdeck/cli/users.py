@@ -11,8 +11,6 @@ import rich.table
 
 from jobdeck import model
 from jobdeck.cli.db import one_line_errors, open_service
-from jobdeck.store import auth as auth_rows
-from jobdeck.store import users as user_rows
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -69,11 +67,7 @@ def list_users(as_json: bool) -> None:
 
 def _set_disabled(name: str, disabled: bool) -> None:
     with open_service() as service:
-        user = service.user(name)
-        with service.db.write() as conn:
-            user_rows.set_disabled(conn, user.id, disabled)
-            if disabled:
-                auth_rows.revoke_user(conn, user.id)  # signed-in sessions and API tokens end now, not at expiry
+        user = service.set_disabled(name, disabled)  # disabling also ends sessions and API tokens now
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.username}.")
 
 

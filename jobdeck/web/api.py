@@ -202,7 +202,7 @@ def run_import(
     return service.start_import(
         user,
         upload.file,
-        clean_filename(upload.filename or "upload.csv"),
+        upload.filename or "upload.csv",  # the service cleans it (imports.upload.clean_filename)
         target,
         on_error=on_error,
         dry_run=dry_run,
