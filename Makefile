@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck install system-deps bench clean
+.PHONY: run test lint typecheck install system-deps bench clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 ## Install everything (Python packages, PostgreSQL, Chromium) and run every test, lint and type check.
 test: install system-deps lint typecheck
 	$(BIN)/pytest
+
+## Refresh the README's screenshots in docs/screenshots (the browser tests otherwise write to a temporary folder).
+screenshots: install system-deps
+	JOBDECK_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser -k screenshots
 
 system-deps:
 	bash scripts/system-deps.sh
