@@ -8,6 +8,7 @@ A similar name at or above ACCEPT is a decision; below it, down to SUGGEST, only
 from __future__ import annotations
 
 import dataclasses
+import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
@@ -105,8 +106,15 @@ def check_user_mapping(target: Target, header: Sequence[str], user: Mapping[str,
     return chosen
 
 
-def _similarity(cell_key: str, col: Column) -> float:
-    return max(fuzz.ratio(cell_key, header_key(h)) for h in col.headers) / 100
+@functools.lru_cache(maxsize=256)
+def _alias_keys(columns: tuple[Column, ...]) -> tuple[list[str], list[int]]:
+    """Every normalised name and alias of these columns, and the index of the column each belongs to."""
+    keys, owners = [], []
+    for n, col in enumerate(columns):
+        for header in col.headers:
+            keys.append(header_key(header))
+            owners.append(n)
+    return keys, owners
 
 
 class _Matcher:
@@ -148,15 +156,20 @@ class _Matcher:
 
     def similar(self) -> list[Suggestion]:
         """Best pairs first: a pair at or above ACCEPT is a match, one down to SUGGEST a suggestion."""
-        open_columns = [c for c in self.target.columns if c.name not in self.found]
-        pairs = sorted(
-            ((_similarity(self.keys[i], col), i, n) for i in self.free() for n, col in enumerate(open_columns)),
-            key=lambda p: (-p[0], p[1], p[2]),
-        )
+        open_columns = tuple(c for c in self.target.columns if c.name not in self.found)
+        keys, owners = _alias_keys(open_columns)
+        best: dict[tuple[int, int], float] = {}
+        for i in self.free():
+            # One call per file column, in C++: only the names and aliases at least SUGGEST alike come back.
+            for _key, score, at in process.extract(
+                self.keys[i], keys, scorer=fuzz.ratio, score_cutoff=SUGGEST * 100, limit=None
+            ):
+                pair = (i, owners[at])
+                best[pair] = max(best.get(pair, 0.0), score / 100)
         suggestions: list[Suggestion] = []
-        for score, i, n in pairs:
+        for (i, n), score in sorted(best.items(), key=lambda p: (-p[1], p[0])):
             col = open_columns[n]
-            if score < SUGGEST or i in self.used or col.name in self.found:
+            if i in self.used or col.name in self.found:
                 continue
             if score >= ACCEPT:
                 self.found[col.name] = (i, "similar", round(score, 3))
@@ -211,6 +224,16 @@ def match_columns(target: Target, header: Sequence[str], user: Mapping[str, str 
         errors=tuple(problems),
         suggestions=tuple(s for s in suggestions if s.column not in matcher.found and s.position not in matcher.used),
     )
+
+
+def header_score(target: Target, header: Sequence[str]) -> float:
+    """How well a row reads as the target's header: the summed confidence of its automatic matches (the
+    errors and hints `match_columns` adds are not needed to compare rows)."""
+    matcher = _Matcher(target, header)
+    matcher.equal("exact", lambda col: (col.name,))
+    matcher.equal("alias", lambda col: col.aliases)
+    matcher.similar()
+    return sum(confidence for _at, _how, confidence in matcher.found.values())
 
 
 def require(mapping: ColumnMapping) -> None:

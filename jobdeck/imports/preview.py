@@ -16,6 +16,7 @@ import charset_normalizer
 
 from jobdeck import errors
 from jobdeck.imports import head, readers
+from jobdeck.imports import mapping as column_mapping
 from jobdeck.imports.mapping import ColumnMapping, match_columns
 from jobdeck.imports.readers import Limits
 from jobdeck.imports.targets import Target
@@ -45,11 +46,10 @@ class Preview:
 
 
 def header_score(target: Target, cells: Sequence[str]) -> float:
-    """How well a row reads as the target's header: the summed confidence of its automatic matches."""
-    if sum(1 for cell in cells if cell.strip()) == 0:
+    """How well a row reads as the target's header (0 for a blank row)."""
+    if not any(cell.strip() for cell in cells):
         return 0.0
-    found = match_columns(target, [cell.strip() for cell in cells])
-    return sum(m.confidence for m in found.matches if m.how is not None)
+    return column_mapping.header_score(target, [cell.strip() for cell in cells])
 
 
 def find_header(target: Target, rows: Sequence[Sequence[str]]) -> int | None:
