@@ -144,18 +144,23 @@ class Workbook:
         self.archive.close()
 
     def rows(self, name: str, count: int) -> list[list[str]]:
-        """The sheet's first `count` rows as text, row 1 being the sheet's row 1, after its extent is checked."""
+        """The sheet's first `count` rows as text, row 1 being the sheet's row 1 and cell 0 its first used
+        column, after its extent is checked."""
         part = self.parts.get(name)
         if part is None:
             raise errors.ImportRejected(f"The sheet {name!r} cannot be read: the workbook does not say where it is.")
         sheets.check_sheet(self.archive, name, part, self.limits)
         try:
-            values = self.book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=count)
+            sheet = self.book.get_sheet_by_name(name)
+            values = sheet.to_python(skip_empty_area=False, nrows=count)
         except Exception as exc:  # calamine's errors, as above
             raise errors.ImportRejected(f"The sheet {name!r} cannot be read ({exc}).") from None
+        # Cells start at the sheet's first used column, as calamine's iter_rows (what the import reads) has them,
+        # so a position in the mapping is a position in the import's rows; rows keep the sheet's numbers.
+        left = sheet.start[1] if sheet.start else 0
         rows = []
         for raw in values:
-            cells = [xlsx.xlsx_cell(v) for v in raw]
+            cells = [xlsx.xlsx_cell(v) for v in raw[left:]]
             while cells and not cells[-1]:
                 cells.pop()
             rows.append(cells)

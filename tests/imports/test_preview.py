@@ -276,3 +276,34 @@ def test_a_zip_named_xlsx_that_is_not_a_workbook_is_refused(tmp_path: pathlib.Pa
         archive.writestr("hello.txt", "hi")
     with pytest.raises(errors.ImportRejected, match="not a valid XLSX"):
         run(write(tmp_path, "fake.xlsx", out.getvalue()))
+
+
+def test_positions_in_a_sheet_count_from_its_first_used_column_as_the_import_reads_it(tmp_path: pathlib.Path) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    assert ws is not None
+    ws["B2"] = "Contacts"
+    for column, value in zip("BCD", ["Email", "First Name", "Last Name"], strict=True):
+        ws[f"{column}4"] = value
+    for column, value in zip("BCD", ["a@example.com", "A", "B"], strict=True):
+        ws[f"{column}5"] = value
+    path = tmp_path / "offset.xlsx"
+    book.save(path)
+    found = run(path)
+    assert found.header_row == 4
+    assert found.mapping.match("email").position == 0
+    assert found.rows == ((1, ("a@example.com", "A", "B")),)
+
+
+def test_a_hidden_sheet_is_not_chosen_unless_named(tmp_path: pathlib.Path) -> None:
+    book = openpyxl.Workbook()
+    hidden = book.active
+    assert hidden is not None
+    hidden.title = "Lookup"
+    hidden.append(["email", "first_name", "last_name"])
+    hidden.sheet_state = "hidden"
+    book.create_sheet("People").append(["E-mail", "Prénom", "Nom"])
+    path = tmp_path / "hidden.xlsx"
+    book.save(path)
+    assert run(path).sheet == "People"
+    assert run(path, sheet="Lookup").sheet == "Lookup"
