@@ -92,6 +92,9 @@ def check_user_mapping(target: Target, header: Sequence[str], user: Mapping[str,
         if at is None:
             problems.append(f"the file has no column {file_column!r}")
             continue
+        if at in chosen:
+            problems.append(f"the file column {header[at]!r} is named twice")
+            continue
         if column is not None and column not in names:
             problems.append(f"{target.title} has no column {column!r} (its columns: {', '.join(sorted(names))})")
             continue
@@ -107,14 +110,10 @@ def check_user_mapping(target: Target, header: Sequence[str], user: Mapping[str,
 
 
 @functools.lru_cache(maxsize=256)
-def _alias_keys(columns: tuple[Column, ...]) -> tuple[list[str], list[int]]:
+def _alias_keys(columns: tuple[Column, ...]) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Every normalised name and alias of these columns, and the index of the column each belongs to."""
-    keys, owners = [], []
-    for n, col in enumerate(columns):
-        for header in col.headers:
-            keys.append(header_key(header))
-            owners.append(n)
-    return keys, owners
+    pairs = [(header_key(header), n) for n, col in enumerate(columns) for header in col.headers]
+    return tuple(key for key, _ in pairs), tuple(n for _, n in pairs)
 
 
 class _Matcher:

@@ -115,6 +115,7 @@ def test_a_user_mapping_overrides_the_automatic_one() -> None:
         ({"Given": "nickname"}, "Contacts has no column 'nickname'"),
         ({"Given": "first_name", "Family": "first_name"}, "'first_name' is mapped twice"),
         ({"Nope": "first_name"}, "the file has no column 'Nope'"),
+        ({"Given": "first_name", "GIVEN": "last_name"}, "the file column 'Given' is named twice"),
     ],
 )
 def test_a_user_mapping_naming_what_does_not_exist_or_twice_is_refused(user: dict[str, str], message: str) -> None:
