@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import charset_normalizer
 
-from jobdeck import errors
+from jobdeck import errors, settings
 from jobdeck.imports import head, readers
 from jobdeck.imports import mapping as column_mapping
 from jobdeck.imports.mapping import ColumnMapping, match_columns
@@ -228,10 +228,16 @@ def preview(
     header_row: int | None = None,
     mapping: Mapping[str, str | None] | None = None,
     *,
-    limits: Limits,
-    fallback: str = "cp1252",
+    limits: Limits | None = None,
+    fallback: str | None = None,
 ) -> Preview:
-    """Preview `path` (uploaded as `filename`) for `target`: an XLSX by its name, anything else as CSV."""
+    """Preview `path` (uploaded as `filename`) for `target`: an XLSX by its name, anything else as CSV.
+
+    `limits` and `fallback` (the encoding tried after UTF-8) default to this process's settings."""
+    if limits is None or fallback is None:
+        current = settings.load()
+        limits = limits or Limits.from_settings(current)
+        fallback = fallback or current.import_fallback_encoding
     if path.stat().st_size == 0:
         raise errors.ImportRejected("The file is empty.")
     if readers.is_xlsx(filename):
