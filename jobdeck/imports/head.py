@@ -121,9 +121,10 @@ class Workbook:
     def __init__(self, path: pathlib.Path, limits: Limits) -> None:
         import python_calamine
 
-        xlsx.check_xlsx(path, limits)  # the ZIP bomb check the import itself makes
+        with sheets.readable("the archive"):  # check_xlsx lets zipfile's NotImplementedError through
+            xlsx.check_xlsx(path, limits)  # the ZIP bomb check the import itself makes
+            self.archive = zipfile.ZipFile(path)
         self.limits = limits
-        self.archive = zipfile.ZipFile(path)
         try:
             self.parts = sheets.sheet_parts(self.archive)
             self.book = python_calamine.CalamineWorkbook.from_path(str(path))

@@ -7,10 +7,13 @@ the sheet's XML first, streamed, counting only cells that hold something, and an
 
 from __future__ import annotations
 
+import contextlib
 import html
 import posixpath
 import re
 import zipfile
+import zlib
+from collections.abc import Iterator
 
 from jobdeck import errors
 from jobdeck.imports.readers import Limits
@@ -27,6 +30,23 @@ _ATTRIBUTE = re.compile(r'([\w:]+)\s*=\s*"([^"]*)"')
 _CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
 
 
+#: What reading a damaged ZIP member raises, besides BadZipFile.
+_BROKEN = (zipfile.BadZipFile, zlib.error, KeyError, NotImplementedError, EOFError, OSError, ValueError)
+
+
+@contextlib.contextmanager
+def readable(what: str) -> Iterator[None]:
+    """A damaged archive as the user's problem (ImportRejected), whatever part of zipfile notices it."""
+    try:
+        yield
+    except errors.ImportRejected:
+        raise
+    except _BROKEN:
+        raise errors.ImportRejected(
+            f"The file cannot be imported: {what} is damaged, so it is not a valid XLSX file."
+        ) from None
+
+
 def _attributes(text: str) -> dict[str, str]:
     return {name.rsplit(":", 1)[-1] if ":" in name else name: html.unescape(v) for name, v in _ATTRIBUTE.findall(text)}
 
@@ -40,11 +60,9 @@ def _column_number(letters: bytes) -> int:
 
 def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Each sheet's name and the ZIP member holding its XML, in the workbook's order."""
-    try:
+    with readable("its list of sheets"):
         workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
         rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    except KeyError:
-        raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
     targets = {}
     for match in _RELATIONSHIP.finditer(rels):
         attrs = _attributes(match.group(1))
@@ -68,7 +86,7 @@ def sheet_extent(archive: zipfile.ZipFile, part: str, max_bytes: int) -> tuple[i
     bottom = right = 0
     seen = 0
     tail = b""
-    with archive.open(part) as f:
+    with readable(f"the sheet {part!r}"), archive.open(part) as f:
         while block := f.read(_READ_BYTES):
             seen += len(block)
             if seen > max_bytes:

@@ -333,3 +333,39 @@ def test_the_header_is_found_below_any_title_blank_or_comment_rows(
     found = run(path)
     assert (found.delimiter, found.header_row) == (delimiter, len(above) + 1)
     assert {m.column: m.position for m in found.mapping.matches} == where
+
+
+def _stored_workbook() -> bytes:
+    """A small contacts workbook with its parts stored uncompressed, so a changed byte lands in the XML."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.append(["First Name", "Last Name", "Email"])
+    ws.append(["Ada", "Lovelace", "ada@example.com"])
+    packed = io.BytesIO()
+    book.save(packed)
+    out = io.BytesIO()
+    with zipfile.ZipFile(packed) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+    return out.getvalue()
+
+
+WORKBOOK = _stored_workbook()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.lists(st.tuples(st.integers(0, len(WORKBOOK) - 1), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_damaged_workbook_is_previewed_or_refused_never_an_unexpected_error(
+    tmp_path: pathlib.Path, changes: list[tuple[int, int]]
+) -> None:
+    data = bytearray(WORKBOOK)
+    for at, value in changes:
+        data[at] = value
+    path = write(tmp_path, "damaged.xlsx", bytes(data))
+    try:
+        found = run(path)
+    except errors.JobdeckError as exc:
+        assert exc.message
+    else:
+        assert found.kind == "xlsx"
