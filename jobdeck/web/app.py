@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
 from jobdeck.web import api, guard, pages, problems, render, schemas
+from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.include_router(api.router)
+    app.include_router(preview_api.router)
     app.include_router(pages.router)
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")

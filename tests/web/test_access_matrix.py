@@ -149,7 +149,7 @@ class World:
             return {"data": {"type": "purge_jobs" if admin_type else "noop"}}
         if path == "/api/v1/jobs":
             return {"json": {"type": "purge_jobs" if admin_type else "noop", "params": {}}}
-        if path in ("/imports/new", "/api/v1/imports"):
+        if path in ("/imports/new", "/api/v1/imports", "/api/v1/imports/preview"):
             return {"data": {"target": "contacts"}, "files": {"file": CSV}}
         return {}
 

@@ -1,0 +1,186 @@
+"""POST /api/v1/imports/preview: what an upload would import, detected and mapped, before anything is queued."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import tempfile
+from typing import Annotated, Any
+
+import pydantic
+from fastapi import APIRouter, File, Form, UploadFile
+
+from jobdeck import errors
+from jobdeck.imports import job as import_job
+from jobdeck.imports import preview as previews
+from jobdeck.imports import readers, upload
+from jobdeck.imports.mapping import ColumnMapping
+from jobdeck.web import api
+from jobdeck.web.deps import ApiUser, ServiceDep
+
+#: The longest mapping accepted, as JSON text: 200 columns of long names fit many times over.
+MAX_MAPPING_CHARS = 100_000
+
+router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS)
+
+
+class MatchOut(pydantic.BaseModel):
+    column: str
+    required: bool
+    file_column: str | None
+    position: int | None
+    how: str | None = pydantic.Field(description="user, exact, alias or similar; null when unmatched")
+    confidence: float
+
+
+class SuggestionOut(pydantic.BaseModel):
+    file_column: str
+    position: int
+    column: str
+    confidence: float
+
+
+class MappingOut(pydantic.BaseModel):
+    ok: bool
+    columns: list[MatchOut]
+    ignored: list[str]
+    errors: list[str]
+    suggestions: list[SuggestionOut]
+    mapping: dict[str, str] = pydantic.Field(description="file column -> target column, as POST /imports takes it")
+
+
+class RowOut(pydantic.BaseModel):
+    row: int = pydantic.Field(description="1 is the first row after the header, as in the error report")
+    cells: list[str]
+
+
+class PreviewOut(pydantic.BaseModel):
+    filename: str
+    target: str
+    kind: str
+    encoding: str | None
+    delimiter: str | None
+    delimiter_name: str | None
+    sheets: list[str]
+    sheet: str | None
+    header_row: int
+    header: list[str]
+    mapping: MappingOut
+    rows: list[RowOut]
+    notes: list[str]
+
+
+def mapping_body(found: ColumnMapping) -> dict[str, Any]:
+    return {
+        "ok": found.ok,
+        "columns": [
+            {
+                "column": m.column,
+                "required": m.required,
+                "file_column": m.file_column,
+                "position": m.position,
+                "how": m.how,
+                "confidence": m.confidence,
+            }
+            for m in found.matches
+        ],
+        "ignored": list(found.ignored),
+        "errors": list(found.errors),
+        "suggestions": [
+            {"file_column": s.file_column, "position": s.position, "column": s.column, "confidence": s.confidence}
+            for s in found.suggestions
+        ],
+        "mapping": found.as_user_mapping(),
+    }
+
+
+def preview_body(found: previews.Preview) -> dict[str, Any]:
+    return {
+        "filename": found.filename,
+        "target": found.target,
+        "kind": found.kind,
+        "encoding": found.encoding,
+        "delimiter": found.delimiter,
+        "delimiter_name": readers.DELIMITER_NAMES.get(found.delimiter) if found.delimiter else None,
+        "sheets": list(found.sheets),
+        "sheet": found.sheet,
+        "header_row": found.header_row,
+        "header": list(found.header),
+        "mapping": mapping_body(found.mapping),
+        "rows": [{"row": number, "cells": list(cells)} for number, cells in found.rows],
+        "notes": list(found.notes),
+    }
+
+
+def parse_mapping(text: str | None) -> dict[str, str | None] | None:
+    """The form's `mapping`: a JSON object of file column -> target column (or null to leave a column out)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise errors.InvalidParams("mapping must be JSON: an object of file column -> target column.") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
+        raise errors.InvalidParams('mapping must be a JSON object such as {"E-mail Address": "email"}.')
+    for key, item in value.items():
+        if "\x00" in key or (item is not None and "\x00" in item):
+            raise errors.InvalidParams("mapping: text may not contain NUL characters.")
+    return value
+
+
+@router.post("/imports/preview", response_model=PreviewOut, tags=["imports"], responses={413: api.PROBLEMS[401]})
+def preview_import(
+    user: ApiUser,
+    service: ServiceDep,
+    file: Annotated[UploadFile, File(description="CSV or XLSX")],
+    target: Annotated[str, Form(max_length=100)],
+    encoding: Annotated[str | None, Form(max_length=40, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
+    delimiter: Annotated[str | None, Form(max_length=10, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+    sheet: Annotated[
+        str | None, Form(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$", description="a sheet's name or number")
+    ] = None,
+    header_row: Annotated[int | None, Form(ge=1, le=previews.HEAD_ROWS)] = None,
+    mapping: Annotated[
+        str | None, Form(max_length=MAX_MAPPING_CHARS, description='JSON: {"file column": "target column"}')
+    ] = None,
+) -> Any:
+    """What importing this file would do: the encoding, delimiter, sheet and header row detected (or as
+    given), the column mapping with its confidences, and the first 20 rows. Nothing is stored."""
+    service.job_type_for(user, import_job.JOB_TYPE)  # previewing is for those who may import
+    chosen = api.find_target(service, target)
+    name = upload.clean_filename(file.filename or "upload.csv")
+    chosen_encoding = upload.check_encoding(encoding)
+    chosen_delimiter = upload.check_delimiter(delimiter)
+    user_mapping = parse_mapping(mapping)
+    limit = service.settings.max_upload_mb * 1024 * 1024
+    if file.size is not None and file.size > limit:
+        raise errors.FileTooLarge()
+    with tempfile.TemporaryDirectory(prefix="jobdeck-preview-") as folder:
+        path = pathlib.Path(folder) / ("upload" + pathlib.PurePath(name).suffix.lower())
+        _save(file, path, limit)
+        with open(path, "rb") as f:
+            upload.check_content(f.read(4096), name)
+        found = previews.preview(
+            path,
+            name,
+            chosen,
+            encoding=chosen_encoding,
+            delimiter=chosen_delimiter,
+            sheet=sheet or None,
+            header_row=header_row,
+            mapping=user_mapping,
+            limits=readers.Limits.from_settings(service.settings),
+            fallback=service.settings.import_fallback_encoding,
+        )
+    return api.json_body(preview_body(found))
+
+
+def _save(file: UploadFile, path: pathlib.Path, limit: int) -> None:
+    """The upload into `path`, refused past `limit` bytes (a chunked upload declares no size)."""
+    written = 0
+    with open(path, "wb") as out:
+        while block := file.file.read(1024 * 1024):
+            written += len(block)
+            if written > limit:
+                raise errors.FileTooLarge()
+            out.write(block)
