@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import pathlib
 import secrets
-from typing import Literal
+import tempfile
+from typing import Any, Literal
 
 import pydantic
 import pydantic_settings
+import sqlalchemy as sa
 
 from jobdeck import errors
 
@@ -83,6 +86,24 @@ class Settings(pydantic_settings.BaseSettings):
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
 
+    @pydantic.field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        if value:
+            check_database_url(value)
+        return value
+
+    @pydantic.field_validator("import_fallback_encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            info = codecs.lookup(value)
+        except LookupError:
+            raise ValueError("not an encoding Python knows; try cp1252, latin-1 or utf-8") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError("not a text encoding; try cp1252, latin-1 or utf-8")
+        return info.name
+
     @pydantic.model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Settings:
         if self.heartbeat_seconds and self.heartbeat_seconds > self.lease_seconds / 3:
@@ -94,15 +115,77 @@ class Settings(pydantic_settings.BaseSettings):
 
 
 _PROCESS_SECRET = secrets.token_urlsafe(32)
+#: The databases jobdeck runs on (its SQL has a branch for each).
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def normalize_database_url(url: str) -> str:
+    """A PostgreSQL URL without a driver uses psycopg (version 3), the driver jobdeck installs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def check_database_url(url: str) -> None:
+    """Raise ValueError saying why jobdeck cannot use this URL: not a URL, another database, a driver that
+    is not installed, or a SQLite file in a directory that does not exist (never created on a guess)."""
+    try:
+        parsed = sa.engine.make_url(normalize_database_url(url))
+    except sa.exc.ArgumentError:
+        raise ValueError("not a database URL; use sqlite:///path/to/file or postgresql://user:pass@host/db") from None
+    backend = parsed.get_backend_name()
+    if backend not in DATABASE_BACKENDS:
+        raise ValueError(f"jobdeck runs on SQLite or PostgreSQL, not {backend}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise ValueError(f"the database driver {parsed.get_driver_name()!r} is not installed") from None
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        directory = pathlib.Path(parsed.database).parent
+        if not directory.is_dir():
+            raise ValueError(f"the directory {str(directory)!r} does not exist; create it or fix the URL")
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as a message shows it: a database URL without its password."""
+    if key == "JOBDECK_DATABASE_URL" and isinstance(value, str):
+        try:
+            return repr(sa.engine.make_url(value).render_as_string(hide_password=True))
+        except sa.exc.ArgumentError:
+            pass
+    return repr(value)
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """The data directory, when jobdeck keeps anything there, exists (it is created) and takes files."""
+    if settings.database_url and settings.file_storage != "local":
+        return  # the database holds everything: the directory is never used
+    directory = settings.data_dir
+    if directory.exists() and not directory.is_dir():
+        raise errors.ConfigInvalid(f"JOBDECK_DATA_DIR={str(directory)!r}: it is a file, not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise errors.ConfigInvalid(
+            f"JOBDECK_DATA_DIR={str(directory)!r}: cannot use it as the data directory: {reason}"
+        ) from None
 
 
 def load(**overrides: object) -> Settings:
-    """Read the settings from the environment; a bad value raises ConfigInvalid naming the variable and value."""
+    """Read the settings from the environment, creating the data directory if it is missing; a bad value
+    raises ConfigInvalid naming the variable and value."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except pydantic.ValidationError as exc:
         problems = []
         for err in exc.errors():
             key = "JOBDECK_" + "_".join(str(part) for part in err["loc"]).upper()
-            problems.append(f"{key}={err.get('input')!r}: {err['msg']}" if err["loc"] else err["msg"])
+            # A check's own ValueError says what is wrong; pydantic would prefix it with "Value error, ".
+            message = str(err["ctx"]["error"]) if err["type"] == "value_error" and "ctx" in err else err["msg"]
+            problems.append(f"{key}={_shown(key, err.get('input'))}: {message}" if err["loc"] else message)
         raise errors.ConfigInvalid("; ".join(problems)) from None
+    _check_data_dir(settings)
+    return settings

@@ -12,6 +12,7 @@ LAYERS = {
     "model": 0,
     "errors": 0,
     "settings": 0,
+    "csvsafe": 0,
     "store": 1,
     "files": 1,
     "access": 2,

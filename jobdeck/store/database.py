@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from jobdeck import errors
+from jobdeck.settings import normalize_database_url
+
 NOTIFY_CHANNEL = "jobdeck_jobs"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -50,12 +53,6 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-def normalize_url(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
-
-
 class Database:
     """One engine per process; every store function takes this or a Connection."""
 
@@ -68,7 +65,7 @@ class Database:
         pre_ping: bool = True,
         idle_in_transaction_timeout_s: float | None = None,
     ) -> None:
-        self.url = normalize_url(url)
+        self.url = normalize_database_url(url)
         self.dialect = sa.engine.make_url(self.url).get_backend_name()
         if self.is_sqlite:
             self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
@@ -102,8 +99,11 @@ class Database:
 
     def _sqlite_engine(self, pool_size: int, synchronous: str) -> sa.Engine:
         path = sa.engine.make_url(self.url).database
-        if path and path != ":memory:":
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not pathlib.Path(path).parent.is_dir():
+            # SQLite would create an empty database there; a mistyped path must not start a new, empty ledger.
+            raise errors.ConfigInvalid(
+                f"The SQLite database {path!r} cannot be opened: its directory does not exist; create it first."
+            )
         engine = sa.create_engine(
             self.url,
             pool_size=pool_size,

@@ -215,13 +215,13 @@ class TestFormulaLookingValues:
             ("3", "country", "'\tXX", "not_allowed"),
         ]
 
-    def test_are_kept_as_uploaded_in_the_rejected_rows(self, run_import: RunImport) -> None:
+    def test_are_neutralised_in_the_rejected_rows(self, run_import: RunImport) -> None:
         result = run_corpus(run_import, "formulas.csv")
         rejected = result.csv(model.FileKind.OUTPUT, "-rejected-rows.csv")
         assert rejected == [
             ["first_name", "last_name", "email", "phone", "company", "country", "created_on"],
-            ["Eve", "Evil", "=cmd|' /C calc'!A0", "-2+3", "+team", "US", ""],
-            ["Mallory", "M", "mallory@example.com", "", "Tabbed", "\tXX", ""],
+            ["Eve", "Evil", "'=cmd|' /C calc'!A0", "'-2+3", "'+team", "US", ""],
+            ["Mallory", "M", "mallory@example.com", "", "Tabbed", "'\tXX", ""],
         ]
 
 

@@ -163,6 +163,7 @@ def test_a_second_sigterm_hands_running_jobs_back_at_once(db: Database, workers:
 @pytest.fixture
 def empty_database_url(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
+        (tmp_path / "empty").mkdir()  # jobdeck never creates a database's directory
         return f"sqlite:///{tmp_path / 'empty' / 'jobdeck.sqlite3'}"
     server = request.getfixturevalue("pg")
     if isinstance(server, str):
