@@ -58,7 +58,9 @@ class Service:
         )
         self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
         self.registry = registry or REGISTRY
-        metrics.watch(self.db, live_within_s=settings.lease_seconds)
+        metrics.watch(
+            self.db, settings.lease_seconds, registry=self.registry, worker_label=settings.metrics_worker_label
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Service:

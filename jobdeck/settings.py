@@ -14,6 +14,9 @@ import sqlalchemy as sa
 
 from jobdeck import errors
 
+#: How /metrics labels workers (jobdeck.metrics): by id, by host name, or not at all.
+MetricsWorkerLabel = Literal["id", "host", "none"]
+
 
 class Settings(pydantic_settings.BaseSettings):
     model_config = pydantic_settings.SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore", frozen=True)
@@ -63,6 +66,9 @@ class Settings(pydantic_settings.BaseSettings):
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
     import_max_xlsx_uncompressed_mb: int = pydantic.Field(default=500, ge=1)
     import_fallback_encoding: str = "cp1252"
+    #: how /metrics labels worker heartbeats: "id" (host:pid:random, a new series at every start),
+    #: "host" (one series per host name) or "none" (one series for all workers).
+    metrics_worker_label: MetricsWorkerLabel = "id"
 
     @property
     def resolved_database_url(self) -> str:

@@ -15,7 +15,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from jobdeck import errors, model, views
 from jobdeck.service import Service
-from jobdeck.web import auth, schemas
+from jobdeck.web import auth, problems, schemas
 from jobdeck.web.deps import ApiUser, ServiceDep
 from jobdeck.web.listing import ListQuery, list_query
 
@@ -29,9 +29,7 @@ SERVED_TYPES = {
     "application/json",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
-}
+PROBLEMS = problems.responses(401, 403, 404, 422)
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
@@ -59,7 +57,7 @@ def detail_body(service: Service, user: model.User, detail: Any) -> dict[str, An
     return {**views.job_detail(detail), "title": title, "log": log}
 
 
-@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses={429: PROBLEMS[401]})
+@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses=problems.responses(429))
 def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
     """OAuth2 password flow: trade a username and password for a bearer token."""
     user = auth.authenticate(service, form.username, form.password)
@@ -113,7 +111,9 @@ def download(job_id: JobId, file_id: FileId, user: ApiUser, service: ServiceDep)
     return StreamingResponse(_close_after(chunks), media_type=content_type, headers=headers)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=schemas.JobSummary, tags=["jobs"], responses={409: PROBLEMS[401]})
+@router.post(
+    "/jobs/{job_id}/cancel", response_model=schemas.JobSummary, tags=["jobs"], responses=problems.responses(409)
+)
 def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     """Ask a queued or running job to stop; it ends Cancelled."""
     return json_body(views.job_summary(service.cancel(user, job_id)))
@@ -124,7 +124,7 @@ def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     status_code=202,
     response_model=schemas.JobSummary,
     tags=["jobs"],
-    responses={409: PROBLEMS[401]},
+    responses=problems.responses(409),
 )
 def retry(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     """Start a failed job again as a new job with the same type, parameters and input files."""
@@ -164,7 +164,7 @@ def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, s
 
 
 @router.post(
-    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses={413: PROBLEMS[401]}
+    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses=problems.responses(413)
 )
 def start_import(
     user: ApiUser,

@@ -111,13 +111,19 @@ class NewJob(pydantic.BaseModel):
     params: dict[str, Any] = pydantic.Field(default_factory=dict)
 
 
+class FieldProblem(pydantic.BaseModel):
+    field: str
+    message: str
+
+
 class Problem(pydantic.BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, sent as application/problem+json."""
 
     type: str
     title: str
     status: int
     detail: str
+    errors: list[FieldProblem] | None = None  #: a 422 names each bad field and what is wrong with it
 
 
 class Health(pydantic.BaseModel):
