@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from jobdeck import model
-from jobdeck.store import rows, schedules, schema
+from jobdeck.store import stats
 from jobdeck.store.database import Database
 
 if TYPE_CHECKING:
@@ -48,7 +45,6 @@ class LedgerCollector(Collector):
         return iter(cached)
 
     def _read(self, db: Database) -> list[Metric]:
-        j, w = schema.jobs, schema.workers
         jobs = GaugeMetricFamily("jobdeck_jobs", "Jobs in the ledger by status and type", labels=["status", "type"])
         depth = GaugeMetricFamily("jobdeck_queue_depth", "Jobs waiting to be claimed", labels=["queue"])
         oldest = GaugeMetricFamily(
@@ -59,30 +55,16 @@ class LedgerCollector(Collector):
             "jobdeck_worker_heartbeat_age_seconds", "Seconds since each worker's last heartbeat", labels=["worker"]
         )
         with db.read() as conn:
-            now = schedules.database_now(conn)
-            for status, job_type, count in conn.execute(
-                sa.select(j.c.status, j.c.type, sa.func.count()).group_by(j.c.status, j.c.type)
-            ):
-                jobs.add_metric([status, job_type], count)
-            queued = conn.execute(
-                sa.select(j.c.queue, sa.func.count(), sa.func.min(j.c.created_at))
-                .where(j.c.status == model.Status.QUEUED.value)
-                .group_by(j.c.queue)
-            ).all()
-            for queue, count, first in queued:
-                depth.add_metric([queue], count)
-                oldest.add_metric([queue], _age_s(now, first))
-            heartbeats = conn.execute(sa.select(w.c.id, w.c.heartbeat_at)).all()
-        ages = {worker_id: _age_s(now, at) for worker_id, at in heartbeats}
-        for worker_id, age in ages.items():
-            beat.add_metric([worker_id], age)
-        live.add_metric([], sum(1 for age in ages.values() if age < self._live_within_s))
+            found = stats.census(conn)
+        for (status, job_type), count in found.jobs.items():
+            jobs.add_metric([status, job_type], count)
+        for queue, state in found.queues.items():
+            depth.add_metric([queue], state.depth)
+            oldest.add_metric([queue], found.age_s(state.oldest_at))
+        for worker_id, at in found.heartbeats.items():
+            beat.add_metric([worker_id], found.age_s(at))
+        live.add_metric([], found.live_workers(self._live_within_s))
         return [jobs, depth, oldest, live, beat]
-
-
-def _age_s(now: dt.datetime, then: dt.datetime | None) -> float:
-    then = rows.utc(then)
-    return 0.0 if then is None else max(0.0, (now - then).total_seconds())
 
 
 COLLECTOR = LedgerCollector()
