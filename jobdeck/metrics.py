@@ -7,14 +7,12 @@ and alerts see a 0 rather than no data.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -23,7 +21,7 @@ from jobdeck.runner import instruments
 from jobdeck.runner.registry import REGISTRY as JOB_TYPES
 from jobdeck.runner.registry import Registry
 from jobdeck.settings import MetricsWorkerLabel
-from jobdeck.store import rows, schedules, schema
+from jobdeck.store import stats
 from jobdeck.store.database import Database
 
 if TYPE_CHECKING:
@@ -66,7 +64,6 @@ class LedgerCollector(Collector):
         return iter(cached)
 
     def _read(self, db: Database) -> list[Metric]:
-        j, w = schema.jobs, schema.workers
         jobs = GaugeMetricFamily("jobdeck_jobs", "Jobs in the ledger by status and type", labels=["status", "type"])
         depth = GaugeMetricFamily("jobdeck_queue_depth", "Jobs waiting to be claimed", labels=["queue"])
         oldest = GaugeMetricFamily(
@@ -82,28 +79,19 @@ class LedgerCollector(Collector):
         counts = {(status.value, t.name): 0 for t in types for status in model.Status}
         queues: dict[str, tuple[int, float]] = {t.queue: (0, 0.0) for t in types}
         with db.read() as conn:
-            now = schedules.database_now(conn)
-            for status, job_type, count in conn.execute(
-                sa.select(j.c.status, j.c.type, sa.func.count()).group_by(j.c.status, j.c.type)
-            ):
-                counts[status, job_type] = count
-            queued = conn.execute(
-                sa.select(j.c.queue, sa.func.count(), sa.func.min(j.c.created_at))
-                .where(j.c.status == model.Status.QUEUED.value)
-                .group_by(j.c.queue)
-            ).all()
-            for queue, count, first in queued:
-                queues[queue] = (count, _age_s(now, first))
-            heartbeats = conn.execute(sa.select(w.c.id, w.c.heartbeat_at)).all()
+            found = stats.census(conn)
+        counts.update(found.jobs)
         for (status, job_type), count in sorted(counts.items()):
             jobs.add_metric([status, job_type], count)
+        for queue, state in found.queues.items():
+            queues[queue] = (state.depth, found.age_s(state.oldest_at))
         for queue, (count, age) in sorted(queues.items()):
             depth.add_metric([queue], count)
             oldest.add_metric([queue], age)
-        ages = {worker_id: _age_s(now, at) for worker_id, at in heartbeats}
+        ages = {worker_id: found.age_s(at) for worker_id, at in found.heartbeats.items()}
         for labels, age in self._worker_ages(ages):
             beat.add_metric(labels, age)
-        live.add_metric([], sum(1 for age in ages.values() if age < self._live_within_s))
+        live.add_metric([], found.live_workers(self._live_within_s))
         zero_counters(self._registry)  # types registered since watch()
         return [jobs, depth, oldest, live, beat]
 
@@ -125,11 +113,6 @@ class LedgerCollector(Collector):
 def host_of(worker_id: str) -> str:
     """The host name a worker id starts with (runner.worker.Worker makes it "host:pid:random")."""
     return worker_id.rsplit(":", 2)[0]
-
-
-def _age_s(now: dt.datetime, then: dt.datetime | None) -> float:
-    then = rows.utc(then)
-    return 0.0 if then is None else max(0.0, (now - then).total_seconds())
 
 
 def zero_counters(registry: Registry) -> None:

@@ -13,6 +13,7 @@ from jobdeck.settings import Settings
 from jobdeck.store import workers
 from jobdeck.store.database import Database
 from jobdeck.web.app import create_app
+from jobdeck.wiring import Wiring
 
 
 def scrape() -> str:
@@ -94,7 +95,7 @@ def test_workers_are_labelled_by_id_by_default(service: Service) -> None:
 def test_the_worker_label_setting_groups_heartbeats_by_host_or_not_at_all(
     test_settings: Settings, db: Database, setting: str, labels: set[str]
 ) -> None:
-    service = Service(test_settings.model_copy(update={"metrics_worker_label": setting}), db=db)
+    service = Service(Wiring(test_settings.model_copy(update={"metrics_worker_label": setting}), db=db))
     _three_workers(db)
     ages = labelled(scrape_http(service), "jobdeck_worker_heartbeat_age_seconds")
     assert set(ages) == labels

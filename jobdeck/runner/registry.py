@@ -10,6 +10,7 @@ import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.store.jobs import NewJob
 
 if TYPE_CHECKING:
     from jobdeck.runner.context import JobContext
@@ -41,6 +42,31 @@ class JobType:
 
     def description_for(self, params: dict[str, Any]) -> str:
         return self.describe(params) if self.describe else self.title
+
+    def new_job(
+        self,
+        params: dict[str, Any],
+        *,
+        description: str | None = None,
+        run_by_id: int | None = None,
+        run_at: str | None = None,
+        idempotency_key: str | None = None,
+        retry_of: int | None = None,
+    ) -> NewJob:
+        """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
+        its params unless `description` says otherwise."""
+        return NewJob(
+            type=self.name,
+            tab=self.tab,
+            description=self.description_for(params) if description is None else description,
+            params=params,
+            run_by_id=run_by_id,
+            run_at=run_at,
+            queue=self.queue,
+            max_attempts=self.max_attempts,
+            idempotency_key=idempotency_key,
+            retry_of=retry_of,
+        )
 
 
 class Registry:

@@ -11,11 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from jobdeck import access, errors, model
+from jobdeck.query import JobQuery
 from jobdeck.service import Service, safe_run_at
-from jobdeck.store.jobs import JobFilter
 from jobdeck.web import api, auth, render
 from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep
-from jobdeck.web.listing import PAGE_SIZES, ListQuery, list_query
+from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
 
 router = APIRouter(include_in_schema=False)
 JobId = Annotated[int, Path(ge=1, le=api.MAX_ID)]
@@ -189,16 +189,12 @@ def _convert(raw: str, kind: str, label: str) -> Any:
 # -- the grid ------------------------------------------------------------------------------------
 @router.get(GRID)
 def grid(
-    request: Request, user: PageUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]
+    request: Request, user: PageUser, service: ServiceDep, query: Annotated[JobQuery, Depends(list_query)]
 ) -> Response:
-    if query.flt.tab is None:
-        query = ListQuery(
-            flt=_with_tab(query, model.Tab.GENERAL), sort=query.sort, order=query.order, limit=query.limit, cursor=None
-        )
-    page = service.list_jobs(
-        user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
-    )
-    tab = query.flt.tab or model.Tab.GENERAL
+    if query.filter.tab is None:
+        query = dataclasses.replace(query.filtered(tab=model.Tab.GENERAL), cursor=None)
+    page = service.list_jobs(user, query)
+    tab = query.filter.tab or model.Tab.GENERAL
     context = {
         "nav": "jobs",
         "tab": tab,
@@ -210,24 +206,19 @@ def grid(
         "query": query,
         "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
         "page_sizes": PAGE_SIZES,
-        "next_url": _url(GRID, query.params(cursor=page.next_cursor)) if page.next_cursor else None,
-        "first_url": _url(GRID, query.params(cursor=None)) if query.cursor else None,
-        "filtered": bool(query.flt.statuses or query.flt.type or query.flt.run_by or query.flt.q)
-        or bool(query.flt.created_from or query.flt.created_to),
+        "next_url": _url(GRID, query_params(query, cursor=page.next_cursor)) if page.next_cursor else None,
+        "first_url": _url(GRID, query_params(query, cursor=None)) if query.cursor else None,
+        "filtered": query.filter.narrowed,
     }
     return render.page(request, "jobs.html", context)
 
 
-def _with_tab(query: ListQuery, tab: model.Tab) -> JobFilter:
-    return dataclasses.replace(query.flt, tab=tab)
-
-
-def _sort_link(query: ListQuery, key: str) -> dict[str, str]:
+def _sort_link(query: JobQuery, key: str) -> dict[str, str]:
     """The column header's link: sort by this column, flipping the order when it is already the sort."""
     current = query.sort == key
     order = ("asc" if query.order == "desc" else "desc") if current else "desc"
     aria = ("descending" if query.order == "desc" else "ascending") if current else "none"
-    return {"url": _url(GRID, query.params(sort=key, order=order, cursor=None)), "aria": aria}
+    return {"url": _url(GRID, query_params(query, sort=key, order=order, cursor=None)), "aria": aria}
 
 
 def _url(path: str, params: dict[str, Any]) -> str:
@@ -244,12 +235,12 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
         "nav": "jobs",
         "detail": detail,
         "job": job,
-        "title": job_type.title if job_type else job.type,
+        "title": detail.title,
         "can_cancel": access.can_cancel(user, job),
         "can_retry": job_type is not None and access.can_retry(user, job, job_type.audience),
         "back_url": _url(GRID, {"tab": job.tab.value}),
         "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
-        "log": api.readable_log(user, detail.log),
+        "log": detail.log,
     }
     return render.page(request, "job.html", context)
 

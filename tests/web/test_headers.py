@@ -108,8 +108,9 @@ def test_downloads_are_never_rendered_by_the_browser(
 
 def test_hsts_is_sent_behind_https_only(service: Service, alice: model.User) -> None:
     from jobdeck import settings
+    from jobdeck.wiring import Wiring
 
     secure = settings.load(**{**service.settings.model_dump(), "secure_cookies": True})
-    app = create_app(type(service)(secure, db=service.db, registry=service.registry))
+    app = create_app(type(service)(Wiring(secure, db=service.db, registry=service.registry)))
     check(TestClient(app).get("/healthz"), hsts=True)
     check(TestClient(create_app(service)).get("/healthz"), hsts=False)
