@@ -8,17 +8,15 @@ import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from jobdeck import access, errors, files, metrics, model, passwords
+from jobdeck import access, accounts, errors, files, metrics, model
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
 from jobdeck.runner.registry import REGISTRY, JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
-from jobdeck.store import auth as auth_rows
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import migrate, transitions
-from jobdeck.store import users as user_rows
 from jobdeck.store.database import Database
 
 _RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
@@ -58,6 +56,7 @@ class Service:
         )
         self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
         self.registry = registry or REGISTRY
+        self.accounts = accounts.Accounts(self.db, settings)
         metrics.watch(self.db, live_within_s=settings.lease_seconds)
 
     @classmethod
@@ -75,33 +74,20 @@ class Service:
     def close(self) -> None:
         self.db.dispose()
 
-    # -- users ---------------------------------------------------------------------------------
+    # -- users (accounts own them; these stay for the callers that hold a Service) -------------------
     def create_user(
         self, username: str, password: str, *, is_admin: bool = False, display_name: str = ""
     ) -> model.User:
-        username = username.strip()
-        if not re.fullmatch(r"[A-Za-z0-9._@-]{1,150}", username):
-            raise errors.InvalidParams("A username is 1-150 letters, digits, dots, dashes, underscores or @.")
-        passwords.check_policy(password)
-        with self.db.write() as conn:
-            return user_rows.create(conn, username, display_name, passwords.hash_password(password), is_admin)
+        return self.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
 
     def users(self) -> list[model.User]:
-        with self.db.read() as conn:
-            return user_rows.list_all(conn)
+        return self.accounts.users()
 
     def set_disabled(self, username: str, disabled: bool) -> model.User:
-        """Disable (or enable) an account; disabling ends its sessions and API tokens at once."""
-        with self.db.write() as conn:
-            user = user_rows.by_username(conn, username)
-            user_rows.set_disabled(conn, user.id, disabled)
-            if disabled:
-                auth_rows.revoke_user(conn, user.id)
-            return user_rows.get(conn, user.id)
+        return self.accounts.set_disabled(username, disabled)
 
     def user(self, username: str) -> model.User:
-        with self.db.read() as conn:
-            return user_rows.by_username(conn, username)
+        return self.accounts.user(username)
 
     # -- job types -----------------------------------------------------------------------------
     def job_types_for(self, user: model.User) -> list[JobType]:

@@ -16,6 +16,7 @@ LAYERS = {
     "files": 1,
     "access": 2,
     "passwords": 2,
+    "accounts": 2,
     "runner": 3,
     "imports": 4,
     "service": 5,

@@ -45,7 +45,7 @@ def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None
     """Create a user (asks for the password twice, hidden, unless --password-stdin)."""
     password = _read_password(password_stdin)
     with open_service() as service:
-        user = service.create_user(name, password, is_admin=admin, display_name=display_name)
+        user = service.accounts.create_user(name, password, is_admin=admin, display_name=display_name)
     click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.username}.")
 
 
@@ -55,7 +55,7 @@ def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None
 def list_users(as_json: bool) -> None:
     """Every user, by name."""
     with open_service() as service:
-        users = service.users()
+        users = service.accounts.users()
     if as_json:
         click.echo(json.dumps([_as_dict(u) for u in users], indent=2))
         return
@@ -67,7 +67,7 @@ def list_users(as_json: bool) -> None:
 
 def _set_disabled(name: str, disabled: bool) -> None:
     with open_service() as service:
-        user = service.set_disabled(name, disabled)  # disabling also ends sessions and API tokens now
+        user = service.accounts.set_disabled(name, disabled)  # disabling also ends sessions and API tokens now
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.username}.")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
@@ -60,10 +60,11 @@ def detail_body(service: Service, user: model.User, detail: Any) -> dict[str, An
 
 
 @router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses={429: PROBLEMS[401]})
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
+def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
     """OAuth2 password flow: trade a username and password for a bearer token."""
-    user = auth.authenticate(service, form.username, form.password)
-    return {"access_token": auth.issue_token(service, user), "token_type": "bearer"}
+    user = service.accounts.authenticate(form.username, form.password, auth.client_address(request))
+    secret, _lifetime = service.accounts.issue_token(user)
+    return {"access_token": secret, "token_type": "bearer"}
 
 
 @router.get("/me", response_model=schemas.Me, tags=["auth"])

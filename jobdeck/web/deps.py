@@ -34,11 +34,11 @@ def _identify(request: Request, service: Service) -> model.User | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer":
-            user = auth.find_token(service, token.strip())
+            user = service.accounts.find_token(token.strip())
     else:
         cookie = request.cookies.get(auth.session_cookie_name(service.settings))
         if cookie:
-            session = auth.find_session(service, cookie)
+            session = service.accounts.find_session(cookie)
             user = session.user if session else None
     request.state.identified = True
     request.state.user = user

@@ -86,7 +86,7 @@ def login(
     if not auth.same_secret(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, target, error=errors.CsrfRejected().message, status=403)
     try:
-        user = auth.authenticate(service, username.strip(), password)
+        user = service.accounts.authenticate(username.strip(), password, auth.client_address(request))
     except errors.LoginThrottled as exc:
         return _login_page(request, target, error=exc.message, status=429)
     except errors.BadCredentials as exc:
@@ -94,8 +94,8 @@ def login(
     cookie_name = auth.session_cookie_name(service.settings)
     old = request.cookies.get(cookie_name)
     if old:
-        auth.end_session(service, old)
-    session = auth.start_session(service, user)
+        service.accounts.end_session(old)
+    session = service.accounts.start_session(user)
     response = see_other(target)
     response.set_cookie(
         cookie_name,
@@ -112,7 +112,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
-    auth.end_session(service, request.state.session.id)
+    service.accounts.end_session(request.state.session.id)
     response = see_other("/login")
     response.delete_cookie(auth.session_cookie_name(service.settings), path="/")
     return response
@@ -206,7 +206,7 @@ def grid(
         "jobs": page.items,
         "titles": {t.name: t.title for t in service.registry.all()},
         "types": [t for t in service.registry.all() if t.tab is tab],
-        "users": service.users() if user.is_admin else [],
+        "users": service.accounts.users() if user.is_admin else [],
         "query": query,
         "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
         "page_sizes": PAGE_SIZES,

@@ -51,7 +51,7 @@ def snapshot(service: Service) -> dict[str, object]:
             "jobs": conn.execute(sa.select(j.c.id, j.c.status, j.c.cancel_requested).order_by(j.c.id)).all(),
             "sessions": conn.execute(sa.select(schema.sessions.c.id_hash).order_by(schema.sessions.c.id_hash)).all(),
             "tokens": conn.execute(sa.select(sa.func.count()).select_from(schema.api_tokens)).scalar(),
-            "failures": conn.execute(sa.select(schema.users.c.username, schema.users.c.failed_logins)).all(),
+            "failures": conn.execute(sa.select(schema.login_throttle).order_by(schema.login_throttle.c.key_hash)).all(),
         }
 
 
