@@ -16,7 +16,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jobdeck import errors, model, views
 from jobdeck.service import Service
 from jobdeck.web import auth, schemas
-from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 from jobdeck.web.listing import ListQuery, list_query
 
 MAX_ID = 2**63 - 1
@@ -164,9 +164,6 @@ def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, s
     return Response(target.template_csv(), media_type="text/csv", headers=headers)
 
 
-@router.post(
-    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses={413: PROBLEMS[401]}
-)
 def start_import(
     user: ApiUser,
     service: ServiceDep,
@@ -182,6 +179,18 @@ def start_import(
         service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
     )
     return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+router.add_api_route(
+    "/imports",
+    start_import,
+    methods=["POST"],
+    status_code=202,
+    response_model=schemas.JobSummary,
+    tags=["imports"],
+    responses={413: PROBLEMS[401]},
+    route_class_override=ApiUploadRoute,  # the caller is checked before the upload is read
+)
 
 
 # -- helpers shared with the pages ------------------------------------------------------------

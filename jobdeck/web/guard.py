@@ -71,16 +71,34 @@ class Guard:
                 return
 
         received = 0
+        too_large = False
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_body_bytes:
-                raise errors.FileTooLarge()  # a chunked body that grew past the cap
+                # A chunked body that grew past the cap: the application sees the client leave, and its
+                # answer (a parse error) is replaced by the 413 the limit promises.
+                too_large = True
+                return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send_with_headers)
+        async def send_unless_too_large(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, counting_receive, send_unless_too_large)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await _refuse(send_with_headers, path, 413, "Content Too Large", errors.FileTooLarge().message)
 
 
 async def _refuse(send: Send, path: str, status: int, title: str, detail: str) -> None:

@@ -14,7 +14,7 @@ from jobdeck import access, errors, model
 from jobdeck.service import Service, safe_run_at
 from jobdeck.store.jobs import JobFilter
 from jobdeck.web import api, auth, render
-from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep
+from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep
 from jobdeck.web.listing import PAGE_SIZES, ListQuery, list_query
 
 router = APIRouter(include_in_schema=False)
@@ -275,7 +275,6 @@ def import_form(request: Request, user: PageUser, service: ServiceDep, target: s
     return render.page(request, "import.html", context)
 
 
-@router.post("/imports/new")
 def start_import(
     user: PageWriter,
     service: ServiceDep,
@@ -285,6 +284,10 @@ def start_import(
 ) -> Response:
     job = api.run_import(service, user, file, target, on_error=on_error, run_at="/imports/new")
     return see_other(f"{GRID}/{job.id}")
+
+
+# the caller (session, same site) is checked before the upload is read; the form's token after
+router.add_api_route("/imports/new", start_import, methods=["POST"], route_class_override=PageUploadRoute)
 
 
 def _targets(service: Service) -> list[Any]:
