@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -102,6 +103,26 @@ class Service:
             raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
         return job_type
 
+    def startable_type(self, user: model.User, name: str) -> JobType:
+        """A job type this user may start by name (those GET /job-types lists); an internal type, such as the
+        import that only an upload starts, is refused exactly like a missing one."""
+        job_type = self.job_type_for(user, name)
+        if job_type.tab is not model.Tab.GENERAL:
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
+        return job_type
+
+    def checked_params(self, job_type: JobType, params: dict[str, Any]) -> dict[str, Any]:
+        """The type's validated params, refused when their JSON exceeds JOBDECK_MAX_PARAMS_BYTES (a type
+        without a params model accepts any object, so this is its only bound)."""
+        clean = job_type.validate_params(params)
+        size = len(json.dumps(clean, separators=(",", ":"), default=str).encode())
+        limit = self.settings.max_params_bytes
+        if size > limit:
+            raise errors.InvalidParams(
+                f"params: {size:,} bytes of JSON, more than the limit of {limit:,} (JOBDECK_MAX_PARAMS_BYTES)."
+            )
+        return clean
+
     # -- starting jobs -------------------------------------------------------------------------
     def start_job(
         self,
@@ -113,8 +134,8 @@ class Service:
         idempotency_key: str | None = None,
     ) -> model.Job:
         """Enqueue a job as `user` (None: the system), after checking they may start its type."""
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        clean = job_type.validate_params(params or {})
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        clean = self.checked_params(job_type, params or {})
         new = job_rows.NewJob(
             type=job_type.name,
             tab=job_type.tab,
@@ -130,8 +151,8 @@ class Service:
             return job_rows.get(conn, job_rows.submit(self.db, new, conn))
 
     def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        clean = job_type.validate_params(params)
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        clean = self.checked_params(job_type, params)
         new = job_rows.NewJob(
             type=job_type.name,
             tab=job_type.tab,
@@ -186,7 +207,7 @@ class Service:
         with self.db.read() as conn:
             job = job_rows.get(conn, job_id)
             if not access.can_view(user, job):
-                raise errors.FileNotFound()
+                raise errors.JobNotFound()  # exactly as for a missing job: no hint that the job exists
             job_file = job_rows.get_file(conn, job_id, file_id)
         return job_file, self.files.open(job_file.storage_key)
 

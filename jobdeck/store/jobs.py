@@ -172,20 +172,27 @@ def _encode_cursor(sort: str, order: str, value: Any, last_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _is_id(value: Any) -> bool:
+    """An id a query can compare with: an int (not a bool) within a BIGINT."""
+    return type(value) is int and 0 <= value < 2**63
+
+
 def _decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, int]:
+    """The position a cursor holds; InvalidCursor for anything this listing did not hand out, before a value
+    that the database would refuse (a bool, an int past BIGINT, a NUL) reaches a query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         c_sort, c_order, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if (c_sort, c_order) != (sort, order) or not isinstance(last_id, int):
+        if (c_sort, c_order) != (sort, order) or not _is_id(last_id):
             raise ValueError("cursor of another listing")
         if sort in TIME_SORTS:
             value = rows.to_db_time(dt.datetime.fromisoformat(value))
-        elif sort == "id" and not isinstance(value, int):
+        elif sort == "id" and not _is_id(value):
             raise ValueError("bad id")
-        elif sort != "id" and not isinstance(value, str):
+        elif sort != "id" and (not isinstance(value, str) or "\x00" in value or len(value) > 1000):
             raise ValueError("bad value")
         return value, last_id
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError) as exc:
         raise errors.InvalidCursor() from exc
 
 
@@ -243,11 +250,20 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
     if flt.q:
         text = flt.q.strip()
         by_text = j.c.description.icontains(text, autoescape=True)
-        if text.isdigit() and len(text) < 19:
+        if text.isdecimal() and len(text) < 19:  # isdigit() admits "¹" and "①", which int() refuses
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:
             clauses.append(by_text)
     return clauses
+
+
+def _listing_select() -> sa.Select[Any]:
+    """The job columns a listing shows: params stay in the database (they can be large, and no listing
+    shows them), so listed jobs carry empty params."""
+    columns = [c for c in rows.JOB_COLUMNS if c.name != "params"]
+    return sa.select(*columns, sa.null().label("params")).select_from(
+        j.outerjoin(schema.users, schema.users.c.id == j.c.run_by_id)
+    )
 
 
 def list_jobs(
@@ -266,7 +282,7 @@ def list_jobs(
         raise errors.InvalidSort(f"Unknown sort order {order!r}; use asc or desc.")
     limit = max(1, min(limit, MAX_PAGE))
     key = SORTS[sort]
-    stmt = rows.job_select().where(*_where(flt))
+    stmt = _listing_select().where(*_where(flt))
     if cursor:
         value, last_id = _decode_cursor(cursor, sort, order)
         if sort == "id":

@@ -8,14 +8,12 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
 from jobdeck import errors, model, views
 from jobdeck.service import Service
-from jobdeck.web import auth, schemas
+from jobdeck.web import schemas
 from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 from jobdeck.web.listing import ListQuery, list_query
 
@@ -59,28 +57,11 @@ def detail_body(service: Service, user: model.User, detail: Any) -> dict[str, An
     return {**views.job_detail(detail), "title": title, "log": log}
 
 
-@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses={429: PROBLEMS[401]})
-def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
-    """OAuth2 password flow: trade a username and password for a bearer token."""
-    user = service.accounts.authenticate(form.username, form.password, auth.client_address(request))
-    secret, _lifetime = service.accounts.issue_token(user)
-    return {"access_token": secret, "token_type": "bearer"}
-
-
-@router.get("/me", response_model=schemas.Me, tags=["auth"])
-def me(user: ApiUser) -> Any:
-    return {"username": user.username, "display_name": user.display_name, "is_admin": user.is_admin}
-
-
 @router.get("/jobs", response_model=schemas.JobPage, tags=["jobs"])
 def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]) -> Any:
     """A keyset page of the jobs the caller may see: admins see everyone's, other users their own."""
-    try:
-        page = service.list_jobs(
-            user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
-        )
-    except (sa.exc.DataError, OverflowError) as exc:  # a forged cursor holding an out-of-range value
-        raise errors.InvalidCursor() from exc
+    q = query
+    page = service.list_jobs(user, q.flt, sort=q.sort, order=q.order, limit=q.limit, cursor=q.cursor)
     return json_body(views.page(page.items, page.next_cursor))
 
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, guard, pages, problems, render, schemas
+from jobdeck.web import api, auth_api, guard, pages, problems, render, schemas
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ def create_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.include_router(auth_api.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(ops)

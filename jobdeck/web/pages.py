@@ -163,7 +163,7 @@ def start_operation(
     form: Annotated[FormData, Depends(form_data)],
     type: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    job_type = service.job_type_for(user, type)
+    job_type = service.startable_type(user, type)
     params: dict[str, Any] = {}
     for field in param_fields(job_type.params.model_json_schema() if job_type.params else None):
         raw = form.get(f"p_{field['name']}")

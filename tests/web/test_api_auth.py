@@ -15,8 +15,9 @@ def test_a_right_password_gets_a_bearer_token(client: TestClient, alice: model.U
     response = client.post("/api/v1/auth/token", data={"username": "alice", "password": PASSWORDS["alice"]})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "token_type"}
+    assert set(body) == {"access_token", "token_type", "expires_in"}
     assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 24 * 3600  # JOBDECK_TOKEN_MAX_DAYS, the default
     assert len(body["access_token"]) >= 40
 
 
