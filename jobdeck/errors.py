@@ -101,3 +101,7 @@ class NotAuthenticated(JobdeckError):
 
 class CsrfRejected(JobdeckError):
     """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
+
+
+class TokenNotFound(JobdeckError):
+    """No such API token."""

@@ -4,11 +4,12 @@ for all of them."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from jobdeck import access, errors, model, passwords
+from jobdeck import access, accounts, errors, model
 from jobdeck.files import FileStore
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
@@ -17,11 +18,9 @@ from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
-from jobdeck.store import auth as auth_rows
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import listing, transitions
 from jobdeck.store import stats as job_stats
-from jobdeck.store import users as user_rows
 from jobdeck.store.database import Database
 from jobdeck.wiring import Wiring
 
@@ -66,6 +65,7 @@ class Service:
 
     def __init__(self, wiring: Wiring) -> None:
         self.wiring = wiring
+        self.accounts = accounts.Accounts(wiring.db, wiring.settings)
 
     # What the service works with is the wiring's, read through: one object owns each of them.
     @property
@@ -96,33 +96,20 @@ class Service:
         """A worker pool from this process's wiring."""
         return self.wiring.worker(concurrency, **overrides)
 
-    # -- users ---------------------------------------------------------------------------------
+    # -- users (accounts own them; these stay for the callers that hold a Service) -------------------
     def create_user(
         self, username: str, password: str, *, is_admin: bool = False, display_name: str = ""
     ) -> model.User:
-        username = username.strip()
-        if not re.fullmatch(r"[A-Za-z0-9._@-]{1,150}", username):
-            raise errors.InvalidParams("A username is 1-150 letters, digits, dots, dashes, underscores or @.")
-        passwords.check_policy(password)
-        with self.db.write() as conn:
-            return user_rows.create(conn, username, display_name, passwords.hash_password(password), is_admin)
+        return self.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
 
     def users(self) -> list[model.User]:
-        with self.db.read() as conn:
-            return user_rows.list_all(conn)
+        return self.accounts.users()
 
     def set_disabled(self, username: str, disabled: bool) -> model.User:
-        """Disable (or enable) an account; disabling ends its sessions and API tokens at once."""
-        with self.db.write() as conn:
-            user = user_rows.by_username(conn, username)
-            user_rows.set_disabled(conn, user.id, disabled)
-            if disabled:
-                auth_rows.revoke_user(conn, user.id)
-            return user_rows.get(conn, user.id)
+        return self.accounts.set_disabled(username, disabled)
 
     def user(self, username: str) -> model.User:
-        with self.db.read() as conn:
-            return user_rows.by_username(conn, username)
+        return self.accounts.user(username)
 
     # -- job types -----------------------------------------------------------------------------
     def job_types_for(self, user: model.User) -> list[JobType]:
@@ -137,6 +124,26 @@ class Service:
             raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
         return job_type
 
+    def startable_type(self, user: model.User, name: str) -> JobType:
+        """A job type this user may start by name (those GET /job-types lists); an internal type, such as the
+        import that only an upload starts, is refused exactly like a missing one."""
+        job_type = self.job_type_for(user, name)
+        if job_type.tab is not model.Tab.GENERAL:
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
+        return job_type
+
+    def checked_params(self, job_type: JobType, params: dict[str, Any]) -> dict[str, Any]:
+        """The type's validated params, refused when their JSON exceeds JOBDECK_MAX_PARAMS_BYTES (a type
+        without a params model accepts any object, so this is its only bound)."""
+        clean = job_type.validate_params(params)
+        size = len(json.dumps(clean, separators=(",", ":"), default=str).encode())
+        limit = self.settings.max_params_bytes
+        if size > limit:
+            raise errors.InvalidParams(
+                f"params: {size:,} bytes of JSON, more than the limit of {limit:,} (JOBDECK_MAX_PARAMS_BYTES)."
+            )
+        return clean
+
     # -- starting jobs -------------------------------------------------------------------------
     def start_job(
         self,
@@ -148,8 +155,8 @@ class Service:
         idempotency_key: str | None = None,
     ) -> model.Job:
         """Enqueue a job as `user` (None: the system), after checking they may start its type."""
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        clean = job_type.validate_params(params or {})
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        clean = self.checked_params(job_type, params or {})
         new = job_type.new_job(
             clean,
             run_by_id=user.id if user else None,
@@ -159,8 +166,8 @@ class Service:
         return self._submit(new)
 
     def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        new = job_type.new_job(job_type.validate_params(params), run_by_id=user.id if user else None)
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        new = job_type.new_job(self.checked_params(job_type, params), run_by_id=user.id if user else None)
         return job_rows.submit_many(self.db, [new] * count)
 
     # -- reading jobs --------------------------------------------------------------------------
@@ -201,7 +208,7 @@ class Service:
         with self.db.read() as conn:
             job = job_rows.get(conn, job_id)
             if not access.can_view(user, job):
-                raise errors.FileNotFound()
+                raise errors.JobNotFound()  # exactly as for a missing job: no hint that the job exists
             job_file = job_rows.get_file(conn, job_id, file_id)
         return job_file, self.files.open(job_file.storage_key)
 

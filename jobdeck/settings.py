@@ -56,7 +56,7 @@ class Settings(pydantic_settings.BaseSettings):
     #: idle session lifetime and absolute session lifetime.
     session_idle_minutes: int = pydantic.Field(default=120, ge=1)
     session_max_hours: int = pydantic.Field(default=12, ge=1)
-    #: failed logins per account before it is locked for login_lock_minutes.
+    #: failed logins from one client address before it is refused for login_lock_minutes.
     login_max_failures: int = pydantic.Field(default=5, ge=1)
     login_lock_minutes: int = pydantic.Field(default=15, ge=1)
     #: import limits.
@@ -69,6 +69,13 @@ class Settings(pydantic_settings.BaseSettings):
     #: how /metrics labels worker heartbeats: "id" (host:pid:random, a new series at every start),
     #: "host" (one series per host name) or "none" (one series for all workers).
     metrics_worker_label: MetricsWorkerLabel = "id"
+    #: failed logins for one account name, from all addresses together, before it is locked for
+    #: login_lock_minutes (login_max_failures counts per client address, and bites first).
+    login_max_failures_per_account: int = pydantic.Field(default=20, ge=1)
+    #: the longest lifetime an API token may be given at creation.
+    token_max_days: int = pydantic.Field(default=30, ge=1, le=3650)
+    #: the largest parameters a job may be started with, as JSON.
+    max_params_bytes: int = pydantic.Field(default=64 * 1024, ge=1024)
 
     @property
     def resolved_database_url(self) -> str:

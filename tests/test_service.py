@@ -48,7 +48,7 @@ def test_another_users_job_is_not_found_for_detail_file_cancel_or_retry(
     (output,) = service.job_detail(alice, job.id).files
     with pytest.raises(errors.JobNotFound):
         service.job_detail(bob, job.id)
-    with pytest.raises(errors.FileNotFound):
+    with pytest.raises(errors.JobNotFound):  # as for a missing job: the file route is no existence oracle
         service.open_file(bob, job.id, output.id)
     with pytest.raises(errors.JobNotFound):
         service.cancel(bob, job.id)

@@ -36,6 +36,15 @@ SORTS: dict[str, sa.ColumnElement[Any]] = {
 TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}
 
 
+def _listing_select() -> sa.Select[Any]:
+    """The job columns a listing shows: params stay in the database (they can be large, and no listing
+    shows them), so listed jobs carry empty params."""
+    columns = [c for c in rows.JOB_COLUMNS if c.name != "params"]
+    return sa.select(*columns, sa.null().label("params")).select_from(
+        j.outerjoin(schema.users, schema.users.c.id == j.c.run_by_id)
+    )
+
+
 def _encode_cursor(sort: str, order: str, value: Any, last_id: int) -> str:
     if isinstance(value, dt.datetime):
         value = rows.utc(value).isoformat()  # type: ignore[union-attr]
@@ -43,17 +52,24 @@ def _encode_cursor(sort: str, order: str, value: Any, last_id: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _is_id(value: Any) -> bool:
+    """An id a query can compare with: an int (not a bool, which JSON also decodes) within a BIGINT."""
+    return type(value) is int and value in BIGINT
+
+
 def _decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, int]:
+    """The position a cursor holds; InvalidCursor for anything this listing did not hand out, before a value
+    that the database would refuse (a bool, an int past BIGINT, a NUL) reaches a query."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         c_sort, c_order, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if (c_sort, c_order) != (sort, order) or not isinstance(last_id, int) or last_id not in BIGINT:
+        if (c_sort, c_order) != (sort, order) or not _is_id(last_id):
             raise ValueError("cursor of another listing")
         if sort in TIME_SORTS:
             value = rows.to_db_time(dt.datetime.fromisoformat(value))
-        elif sort == "id" and (not isinstance(value, int) or value not in BIGINT):
+        elif sort == "id" and not _is_id(value):
             raise ValueError("bad id")
-        elif sort != "id" and (not isinstance(value, str) or "\x00" in value):
+        elif sort != "id" and (not isinstance(value, str) or "\x00" in value or len(value) > 1000):
             raise ValueError("bad value")
         return value, last_id
     except (ValueError, TypeError, OverflowError, json.JSONDecodeError) as exc:
@@ -114,7 +130,7 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
     if flt.q:
         text = flt.q.strip()
         by_text = j.c.description.icontains(text, autoescape=True)
-        if text.isdigit() and len(text) < 19:
+        if text.isdecimal() and len(text) < 19:  # isdigit() admits "¹" and "①", which int() refuses
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:
             clauses.append(by_text)
@@ -131,7 +147,7 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
         raise errors.InvalidSort(f"Unknown sort order {order!r}; use asc or desc.")
     limit = max(1, min(query.limit, MAX_PAGE))
     key = SORTS[sort]
-    stmt = rows.job_select().where(*_where(query.filter))
+    stmt = _listing_select().where(*_where(query.filter))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)
         if sort == "id":

@@ -9,13 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
 from jobdeck import errors, files, model, views
 from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.web import auth, problems, schemas
-from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web import problems, schemas
+from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 from jobdeck.web.listing import list_query
 
 MAX_ID = 2**63 - 1
@@ -36,18 +35,6 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 def json_body(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     """The views' dicts as they are: the API and the CLI's --json print the same bytes for the same job."""
     return JSONResponse(body, status_code=status, headers=headers)
-
-
-@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses=problems.responses(429))
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
-    """OAuth2 password flow: trade a username and password for a bearer token."""
-    user = auth.authenticate(service, form.username, form.password)
-    return {"access_token": auth.issue_token(service, user), "token_type": "bearer"}
-
-
-@router.get("/me", response_model=schemas.Me, tags=["auth"])
-def me(user: ApiUser) -> Any:
-    return {"username": user.username, "display_name": user.display_name, "is_admin": user.is_admin}
 
 
 @router.get("/jobs", response_model=schemas.JobPage, tags=["jobs"])
@@ -139,9 +126,6 @@ def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, s
     return Response(target.template_csv(), media_type="text/csv", headers=headers)
 
 
-@router.post(
-    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses=problems.responses(413)
-)
 def start_import(
     user: ApiUser,
     service: ServiceDep,
@@ -157,6 +141,18 @@ def start_import(
         service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
     )
     return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+router.add_api_route(
+    "/imports",
+    start_import,
+    methods=["POST"],
+    status_code=202,
+    response_model=schemas.JobSummary,
+    tags=["imports"],
+    responses=problems.responses(413),
+    route_class_override=ApiUploadRoute,  # the caller is checked before the upload is read
+)
 
 
 # -- helpers shared with the pages ------------------------------------------------------------

@@ -14,7 +14,7 @@ from jobdeck import access, errors, model
 from jobdeck.query import JobQuery
 from jobdeck.service import Service, safe_run_at
 from jobdeck.web import api, auth, render
-from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep
+from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep
 from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +86,7 @@ def login(
     if not auth.same_secret(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, target, error=errors.CsrfRejected().message, status=403)
     try:
-        user = auth.authenticate(service, username.strip(), password)
+        user = service.accounts.authenticate(username.strip(), password, auth.client_address(request))
     except errors.LoginThrottled as exc:
         return _login_page(request, target, error=exc.message, status=429)
     except errors.BadCredentials as exc:
@@ -94,8 +94,8 @@ def login(
     cookie_name = auth.session_cookie_name(service.settings)
     old = request.cookies.get(cookie_name)
     if old:
-        auth.end_session(service, old)
-    session = auth.start_session(service, user)
+        service.accounts.end_session(old)
+    session = service.accounts.start_session(user)
     response = see_other(target)
     response.set_cookie(
         cookie_name,
@@ -112,7 +112,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
-    auth.end_session(service, request.state.session.id)
+    service.accounts.end_session(request.state.session.id)
     response = see_other("/login")
     response.delete_cookie(auth.session_cookie_name(service.settings), path="/")
     return response
@@ -163,7 +163,7 @@ def start_operation(
     form: Annotated[FormData, Depends(form_data)],
     type: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    job_type = service.job_type_for(user, type)
+    job_type = service.startable_type(user, type)
     params: dict[str, Any] = {}
     for field in param_fields(job_type.params.model_json_schema() if job_type.params else None):
         raw = form.get(f"p_{field['name']}")
@@ -202,7 +202,7 @@ def grid(
         "jobs": page.items,
         "titles": {t.name: t.title for t in service.registry.all()},
         "types": [t for t in service.registry.all() if t.tab is tab],
-        "users": service.users() if user.is_admin else [],
+        "users": service.accounts.users() if user.is_admin else [],
         "query": query,
         "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
         "page_sizes": PAGE_SIZES,
@@ -266,7 +266,6 @@ def import_form(request: Request, user: PageUser, service: ServiceDep, target: s
     return render.page(request, "import.html", context)
 
 
-@router.post("/imports/new")
 def start_import(
     user: PageWriter,
     service: ServiceDep,
@@ -276,6 +275,10 @@ def start_import(
 ) -> Response:
     job = api.run_import(service, user, file, target, on_error=on_error, run_at="/imports/new")
     return see_other(f"{GRID}/{job.id}")
+
+
+# the caller (session, same site) is checked before the upload is read; the form's token after
+router.add_api_route("/imports/new", start_import, methods=["POST"], route_class_override=PageUploadRoute)
 
 
 def _targets(service: Service) -> list[Any]:

@@ -79,6 +79,15 @@ class Me(pydantic.BaseModel):
 class Token(pydantic.BaseModel):
     access_token: str
     token_type: Literal["bearer"]
+    expires_in: int  #: seconds until the token stops working
+
+
+class TokenOut(pydantic.BaseModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 class ColumnOut(pydantic.BaseModel):
