@@ -11,12 +11,13 @@ from fastapi import APIRouter, File, Form, UploadFile
 from jobdeck import errors, previewing
 from jobdeck.previewing import ColumnMapping, Preview
 from jobdeck.web import api
-from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 
 #: The longest mapping accepted, as JSON text: 200 columns of long names fit many times over.
 MAX_MAPPING_CHARS = 100_000
 
-router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS)
+# The caller is checked before a byte of the upload is read, as for POST /api/v1/imports.
+router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS, route_class=ApiUploadRoute)
 
 
 class MatchOut(pydantic.BaseModel):

@@ -29,6 +29,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "/api/v1/jobs/{job_id}/cancel": {},
     "/api/v1/jobs/{job_id}/retry": {},
     "/api/v1/imports": {"data": {"target": "contacts"}, "files": {"file": CSV}},
+    "/api/v1/imports/preview": {"data": {"target": "contacts"}, "files": {"file": CSV}},
     "/api/v1/auth/token": {"data": {"username": "alice", "password": PASSWORDS["alice"]}},
     "/api/v1/auth/tokens/{token_id}": {"method": "DELETE"},
 }

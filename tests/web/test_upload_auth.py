@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck import model
 from jobdeck.service import Service
+from jobdeck.wiring import Wiring
 from jobdeck.web.app import create_app
 from tests.web.conftest import bearer
 
@@ -41,8 +42,9 @@ def answer_before_the_body(url: str, path: str, extra_headers: str = "") -> tupl
 
 
 @pytest.mark.slow
-def test_an_anonymous_api_upload_is_refused_before_its_body_is_read(live_server: str) -> None:
-    status, headers = answer_before_the_body(live_server, "/api/v1/imports")
+@pytest.mark.parametrize("path", ["/api/v1/imports", "/api/v1/imports/preview"])
+def test_an_anonymous_api_upload_is_refused_before_its_body_is_read(live_server: str, path: str) -> None:
+    status, headers = answer_before_the_body(live_server, path)
     assert status.startswith("HTTP/1.1 401")
     assert "www-authenticate: bearer" in headers
 
@@ -74,7 +76,9 @@ def test_an_api_upload_with_a_session_but_no_csrf_header_is_refused_before_its_b
 
 
 def test_a_chunked_upload_over_the_limit_is_413(service: Service, alice: model.User) -> None:
-    small = Service(service.settings.model_copy(update={"max_upload_mb": 1}), db=service.db, registry=service.registry)
+    small = Service(
+        Wiring(service.settings.model_copy(update={"max_upload_mb": 1}), db=service.db, registry=service.registry)
+    )
     client = TestClient(create_app(small), follow_redirects=False)
     headers = bearer(client, "alice")
     boundary = "b0undary"
