@@ -9,8 +9,8 @@ import pytest
 
 from jobdeck import errors, model
 from jobdeck.imports import readers
-from jobdeck.service import Service
 from jobdeck.query import JobQuery
+from jobdeck.service import Service
 from tests.imports.conftest import RunImport, contacts_csv, rows
 
 LIMITS = readers.Limits(max_rows=1000, max_columns=200, max_cell_chars=10_000, max_xlsx_uncompressed_bytes=1)

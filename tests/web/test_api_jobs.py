@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck import model
-from jobdeck.service import Service
 from jobdeck.query import JobQuery
+from jobdeck.service import Service
 from tests.conftest import wait_for
 
 SUMMARY_FIELDS = set(

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from jobdeck import model
 from jobdeck.service import Service
-from jobdeck.wiring import Wiring
 from jobdeck.web.app import create_app
+from jobdeck.wiring import Wiring
 from tests.web.conftest import bearer
 
 FIFTY_MB = 50 * 1024 * 1024
