@@ -101,3 +101,11 @@ class NotAuthenticated(JobdeckError):
 
 class CsrfRejected(JobdeckError):
     """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
+
+
+class DatabaseFailed(JobdeckError):
+    """A database statement failed."""
+
+
+class DatabaseUnavailable(DatabaseFailed):
+    """The database could not be reached for a moment (a restart, a network blip); worth retrying."""

@@ -12,6 +12,7 @@ from jobdeck import access, errors, files, metrics, model, passwords
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
+from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import REGISTRY, JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
@@ -246,19 +247,9 @@ class Service:
 
     # -- running -------------------------------------------------------------------------------
     def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
-        s = self.settings
-        options: dict[str, Any] = {
-            "concurrency": concurrency if concurrency is not None else max(1, s.workers),
-            "lease_seconds": s.lease_seconds,
-            "heartbeat_seconds": s.resolved_heartbeat_seconds,
-            "reap_seconds": s.resolved_reap_seconds,
-            "poll_seconds": s.poll_seconds,
-            "shutdown_grace_seconds": s.shutdown_grace_seconds,
-            "prefetch": s.prefetch,
-            "config": s,
-        }
-        options.update(overrides)
-        return Worker(self.db, self.files, self.registry, **options)
+        """A worker on this process's settings; `overrides` (WorkerOptions fields) win over them."""
+        options = WorkerOptions.from_settings(self.settings, concurrency=concurrency, **overrides)
+        return Worker(self.db, self.files, self.registry, options)
 
     # -- imports -------------------------------------------------------------------------------
     def import_targets(self) -> list[target_registry.Target]:

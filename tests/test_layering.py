@@ -67,3 +67,14 @@ def test_no_module_imports_from_a_higher_layer() -> None:
             if target is not None and target > own and not (module.startswith("jobdeck.cli") and target == 7):
                 wrong.append(f"{module} imports {imported}")
     assert wrong == []
+
+
+def test_the_runner_reaches_the_database_only_through_the_store() -> None:
+    """Transactions, held connections and transient errors are the store's: the runner sees jobdeck's errors."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {imported}"
+        for path in (PACKAGE / "runner").rglob("*.py")
+        for imported in imports_of(path)
+        if imported.split(".")[0] == "sqlalchemy"
+    ]
+    assert wrong == []

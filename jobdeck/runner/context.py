@@ -8,11 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
-import sqlalchemy as sa
-
 from jobdeck import errors, files, model, settings
 from jobdeck.store import jobs, transitions
-from jobdeck.store.database import Database, is_transient
+from jobdeck.store.database import Connection, Database, translated_errors
 
 T = TypeVar("T")
 RETRY_FIRST_S = 0.05
@@ -31,7 +29,7 @@ class SubtaskHandle:
         self.message: str | None = None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """A write transaction that also marks this subtask completed; it commits only while the lease holds."""
         ctx = self._ctx
         with ctx.db.write() as conn:
@@ -44,12 +42,12 @@ class SubtaskHandle:
             )
         self.finished = True
 
-    def commit(self, write: Callable[[sa.Connection], T]) -> T:
+    def commit(self, write: Callable[[Connection], T]) -> T:
         """Run `write(conn)` and mark this subtask completed in one transaction, retried from the start
         through a lost connection (a database restart) for up to the lease. `write` must do nothing
         but database work on `conn`, so running it again after a rollback is safe."""
 
-        def attempt(_: sa.Connection) -> T:
+        def attempt(_: Connection) -> T:
             with self.transaction() as conn:
                 return write(conn)
 
@@ -64,12 +62,12 @@ class JobContext:
         db: Database,
         file_store: files.FileStore,
         claimed: model.Claimed,
+        config: settings.Settings,
         retry_seconds: float = 30.0,
-        config: settings.Settings | None = None,
     ) -> None:
         self.db = db
         #: the settings of the process running the job (limits, chunk sizes)
-        self.settings = config or settings.load()
+        self.settings = config
         #: how long a write keeps retrying while the database is unreachable (the worker's lease)
         self.retry_seconds = retry_seconds
         self.files = file_store
@@ -114,11 +112,11 @@ class JobContext:
         return self._lost.is_set()
 
     # -- fenced writes --------------------------------------------------------------------------
-    def _write(self, operation: Callable[[sa.Connection], T]) -> T:
+    def _write(self, operation: Callable[[Connection], T]) -> T:
         """One short transaction, retried through a database restart for up to the lease: a job
         is not failed because the database blinked (its lease is what decides whether it lives)."""
 
-        def attempt(_: sa.Connection | None) -> T:
+        def attempt(_: Connection | None) -> T:
             with self.db.write() as conn:
                 return operation(conn)
 
@@ -129,9 +127,10 @@ class JobContext:
         delay = RETRY_FIRST_S
         while True:
             try:
-                return attempt(None)
-            except sa.exc.SQLAlchemyError as exc:
-                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                with translated_errors():
+                    return attempt(None)
+            except errors.DatabaseUnavailable:
+                if time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
@@ -149,7 +148,7 @@ class JobContext:
         self._fenced(self._write(lambda c: transitions.describe(c, self.job.id, self.lease_token, description)))
 
     def log(self, message: str, level: str = "info") -> None:
-        def write(conn: sa.Connection) -> bool:
+        def write(conn: Connection) -> bool:
             if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
                 return False
             transitions.log(conn, self.job.id, level, message)
@@ -194,7 +193,7 @@ class JobContext:
         """Store a file and list it under the job (Output Files, Error Reports…); returns its file id."""
         stored = self.files.put(source)
 
-        def record(conn: sa.Connection) -> int | None:
+        def record(conn: Connection) -> int | None:
             if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
                 return None
             return transitions.add_file(
