@@ -130,11 +130,24 @@ class LogLine:
 
 
 @dataclasses.dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one job: while the job is In Progress under this token, the worker may write
+    to it; once the job was reclaimed, released or ended, every write under the lease changes nothing."""
+
+    job_id: int
+    token: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Claimed:
     """A job a worker holds: the row as claimed and the token that fences its writes."""
 
     job: Job
     lease_token: str
+
+    @property
+    def lease(self) -> Lease:
+        return Lease(self.job.id, self.lease_token)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,13 +33,9 @@ class SubtaskHandle:
         """A write transaction that also marks this subtask completed; it commits only while the lease holds."""
         ctx = self._ctx
         with ctx.db.write() as conn:
-            if not transitions.holds(ctx.db, conn, ctx.job.id, ctx.lease_token):
-                ctx.mark_lost()
-                raise errors.LeaseLost()
+            ctx._fenced(transitions.hold(conn, ctx.lease))
             yield conn
-            transitions.end_subtask(
-                ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
-            )
+            ctx._fenced(transitions.end_subtask(conn, ctx.lease, self.id, model.SubtaskStatus.COMPLETED, self.message))
         self.finished = True
 
     def commit(self, write: Callable[[Connection], T]) -> T:
@@ -73,6 +69,8 @@ class JobContext:
         self.files = file_store
         self.job = claimed.job
         self.lease_token = claimed.lease_token
+        #: what fences every write this job makes
+        self.lease = claimed.lease
         self._cancel = threading.Event()
         self._lost = threading.Event()
         #: set by the worker thread that runs it (a prefetched job waits for a thread first)
@@ -135,39 +133,31 @@ class JobContext:
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
-    def _fenced(self, changed: bool) -> None:
-        if not changed:
+    def _fenced(self, held: bool) -> None:
+        """A fenced write that did not hold: this run has lost its job."""
+        if not held:
             self._lost.set()
             raise errors.LeaseLost()
 
     def progress(self, done: int, total: int | None = None) -> None:
-        self._fenced(self._write(lambda c: transitions.progress(c, self.job.id, self.lease_token, done, total)))
+        self._fenced(self._write(lambda c: transitions.progress(c, self.lease, done, total)))
 
     def describe(self, description: str) -> None:
         """Replace the job's description, e.g. with what it did ("contacts.csv: 9,982 imported")."""
-        self._fenced(self._write(lambda c: transitions.describe(c, self.job.id, self.lease_token, description)))
+        self._fenced(self._write(lambda c: transitions.describe(c, self.lease, description)))
 
     def log(self, message: str, level: str = "info") -> None:
-        def write(conn: Connection) -> bool:
-            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
-                return False
-            transitions.log(conn, self.job.id, level, message)
-            return True
-
-        self._fenced(self._write(write))
+        self._fenced(self._write(lambda c: transitions.log(c, self.lease, level, message)))
 
     def _end_subtask(self, subtask_id: int, status: model.SubtaskStatus, message: str | None) -> bool:
-        return self._write(
-            lambda c: transitions.end_subtask(self.db, c, self.job.id, self.lease_token, subtask_id, status, message)
-        )
+        return self._write(lambda c: transitions.end_subtask(c, self.lease, subtask_id, status, message))
 
     @contextlib.contextmanager
     def subtask(self, name: str) -> Iterator[SubtaskHandle]:
         """Record a step: In Progress on entry, Completed on a clean exit, Failed (with the error) on an exception."""
-        subtask_id = self._write(lambda c: transitions.start_subtask(self.db, c, self.job.id, self.lease_token, name))
-        if subtask_id is None:
-            self._lost.set()
-            raise errors.LeaseLost()
+        subtask_id = self._write(lambda c: transitions.start_subtask(c, self.lease, name))
+        self._fenced(subtask_id is not None)
+        assert subtask_id is not None
         handle = SubtaskHandle(self, subtask_id, name)
         try:
             yield handle
@@ -194,10 +184,8 @@ class JobContext:
         stored = self.files.put(source)
 
         def record(conn: Connection) -> int | None:
-            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
-                return None
-            return transitions.add_file(
-                conn, self.job.id, kind, name, content_type, stored.size, stored.sha256, stored.key
+            return transitions.attach_file(
+                conn, self.lease, kind, name, content_type, stored.size, stored.sha256, stored.key
             )
 
         try:
