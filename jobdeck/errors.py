@@ -103,6 +103,10 @@ class CsrfRejected(JobdeckError):
     """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
 
 
+class WorkerStuck(JobdeckError):
+    """Too many jobs ran past their time limit without stopping; the worker stops so that its supervisor restarts it."""
+
+
 class DatabaseFailed(JobdeckError):
     """A database statement failed."""
 

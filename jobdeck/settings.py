@@ -60,6 +60,12 @@ class Settings(pydantic_settings.BaseSettings):
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
     import_max_xlsx_uncompressed_mb: int = pydantic.Field(default=500, ge=1)
     import_fallback_encoding: str = "cp1252"
+    #: seconds a job may run when its type names no limit of its own; 0: no limit.
+    job_timeout_seconds: float = pydantic.Field(default=3600.0, ge=0)
+    #: how long a job past its limit has to stop before it is failed and its thread abandoned.
+    timeout_grace_seconds: float = pydantic.Field(default=10.0, ge=0)
+    #: a worker holding this many abandoned threads stops (exit status 4) so that it is restarted.
+    max_abandoned_threads: int = pydantic.Field(default=4, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

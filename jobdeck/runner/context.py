@@ -72,9 +72,14 @@ class JobContext:
         #: what fences every write this job makes
         self.lease = claimed.lease
         self._cancel = threading.Event()
+        #: seconds this run may take (its type's limit), and when that is up (time.monotonic); set at start
+        self.time_limit: float | None = None
+        self.deadline: float | None = None
         self._lost = threading.Event()
         #: set by the worker thread that runs it (a prefetched job waits for a thread first)
         self.started = False
+        #: failed by the worker for ignoring its time limit; its thread is left to end on its own
+        self.abandoned = False
 
     @property
     def params(self) -> dict[str, Any]:
@@ -88,21 +93,40 @@ class JobContext:
     def attempt(self) -> int:
         return self.job.attempt
 
-    # -- cancellation and lost leases, set by the worker's heartbeat --------------------------
+    # -- cancellation, time limit and lost leases ---------------------------------------------
+    def start_clock(self, time_limit: float | None) -> None:
+        """The run begins now, with this many seconds before it is asked to stop (None: no limit)."""
+        self.time_limit = time_limit
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+
+    def timed_out(self) -> bool:
+        """Whether the run is past its time limit."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the time limit (never below 0); None when the run has no limit."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
     def cancelled(self) -> bool:
-        """Whether a user asked this job to stop (or the worker is shutting down): check it between steps."""
-        return self._cancel.is_set() or self._lost.is_set()
+        """Whether the job should stop: a user asked, its time limit is up, or its lease is gone.
+        Check it between steps; a job that runs a child process kills the child when this turns true."""
+        return self._cancel.is_set() or self._lost.is_set() or self.timed_out()
 
     def raise_if_cancelled(self) -> None:
         if self._lost.is_set():
             raise errors.LeaseLost()
-        if self._cancel.is_set():
+        if self._cancel.is_set() or self.timed_out():
             raise errors.JobCancelled()
 
     def mark_cancel_requested(self) -> None:
         self._cancel.set()
 
     def mark_lost(self) -> None:
+        self._lost.set()
+
+    def abandon(self) -> None:
+        """The worker gave up on this run (past its limit and the grace): none of its writes count now."""
+        self.abandoned = True
         self._lost.set()
 
     @property

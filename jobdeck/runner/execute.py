@@ -8,34 +8,48 @@ import traceback
 from jobdeck import errors, model
 from jobdeck.runner import instruments
 from jobdeck.runner.context import JobContext
+from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import Registry
 from jobdeck.store import transitions
 
 
-def execute(registry: Registry, ctx: JobContext) -> transitions.Outcome | None:
+def execute(registry: Registry, ctx: JobContext, options: WorkerOptions) -> transitions.Outcome | None:
     """Run the job's function; None when the lease was lost (the result is abandoned)."""
     started = time.perf_counter()
-    outcome = _run(registry, ctx)
+    outcome = _run(registry, ctx, options)
     label = outcome.status.value if outcome else "lost"
     instruments.JOB_DURATION.labels(ctx.job.type, label).observe(time.perf_counter() - started)
     return outcome
 
 
-def _run(registry: Registry, ctx: JobContext) -> transitions.Outcome | None:
+def _run(registry: Registry, ctx: JobContext, options: WorkerOptions) -> transitions.Outcome | None:
     job = ctx.job
     try:
-        registry.get(job.type).func(ctx)
+        job_type = registry.get(job.type)
+        ctx.start_clock(options.time_limit(job_type))
+        job_type.func(ctx)
     except errors.LeaseLost:
         return None
     except errors.JobCancelled:
+        if ctx.timed_out():
+            return past_its_limit(ctx)
         return transitions.Outcome(job.id, ctx.lease_token, model.Status.CANCELLED, "Cancelled on request")
     except Exception as exc:
         if ctx.lost:  # an error after the lease was lost (say, the database went away) is not a result
             return None
+        if ctx.timed_out():  # e.g. its child process, killed at the limit
+            return past_its_limit(ctx)
         return failed(ctx, exc)
     if ctx.lost:
         return None
+    if ctx.timed_out():  # it saw ctx.cancelled() and returned early: its work is not done
+        return past_its_limit(ctx)
     return transitions.Outcome(job.id, ctx.lease_token, model.Status.COMPLETED)
+
+
+def past_its_limit(ctx: JobContext) -> transitions.Outcome:
+    message = f"Stopped after {ctx.time_limit or 0:g} s (the limit for this job type)"
+    return transitions.Outcome(ctx.job.id, ctx.lease_token, model.Status.FAILED, message)
 
 
 def failed(ctx: JobContext, exc: Exception) -> transitions.Outcome:

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from jobdeck import errors
 from jobdeck.runner import instruments
 from jobdeck.runner.context import JobContext
-from jobdeck.runner.execute import execute
+from jobdeck.runner.execute import execute, past_its_limit
+from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import Registry
 from jobdeck.store import transitions
 from jobdeck.store.database import Database, translated_errors
@@ -23,13 +24,11 @@ class Pool:
     """`concurrency` threads take held jobs from a queue; finished runs wait in `outcomes` for the loop
     to record them in its next transaction. Holds up to `concurrency + prefetch` jobs."""
 
-    def __init__(
-        self, db: Database, registry: Registry, concurrency: int, prefetch: int, wake: threading.Event
-    ) -> None:
+    def __init__(self, db: Database, registry: Registry, options: WorkerOptions, wake: threading.Event) -> None:
         self.db = db
         self.registry = registry
-        self.concurrency = concurrency
-        self.capacity = concurrency + prefetch
+        self.options = options
+        self.capacity = options.concurrency + options.prefetch
         #: set whenever a run ends, so the loop records it at once
         self._wake = wake
         self._lock = threading.Lock()
@@ -42,10 +41,12 @@ class Pool:
         self.ran = 0
         self.stale_writes_rejected = 0
         self.released = 0
+        #: threads still stuck in a run that was failed for ignoring its time limit
+        self.abandoned = 0
 
     # -- threads ------------------------------------------------------------------------------
     def start(self) -> None:
-        for _ in range(self.concurrency):
+        for _ in range(self.options.concurrency):
             self._add_thread()
 
     def _add_thread(self) -> None:
@@ -69,6 +70,9 @@ class Pool:
                 log.exception("job %s: unexpected error in the worker", ctx.job.id)
                 outcome = None
             with self._lock:
+                if ctx.abandoned:  # failed already, and a new thread took this one's place
+                    self.abandoned -= 1
+                    return
                 self._active.pop(ctx.job.id, None)
                 if outcome is not None and not ctx.lost:
                     self._outcomes.append(outcome)
@@ -76,8 +80,10 @@ class Pool:
 
     def execute(self, ctx: JobContext) -> transitions.Outcome | None:
         """Run one job in this thread; None when its lease was lost."""
-        outcome = execute(self.registry, ctx)
-        if outcome is None:
+        outcome = execute(self.registry, ctx, self.options)
+        if outcome is None and ctx.abandoned:
+            log.warning("job %s: its abandoned thread ended; the job had been failed at its time limit", ctx.job.id)
+        elif outcome is None:
             log.warning("job %s: lease lost (reclaimed elsewhere); its result is abandoned", ctx.job.id)
             with self._lock:
                 self.stale_writes_rejected += 1
@@ -125,6 +131,39 @@ class Pool:
             instruments.STALE_WRITES.inc(len(rejected))
         for job_id in rejected:
             log.warning("job %s: finished after its lease was lost; the result was not recorded", job_id)
+
+    # -- time limits --------------------------------------------------------------------------
+    def enforce_limits(self) -> float | None:
+        """Fail the runs still going a grace period after their time limit: their threads are abandoned
+        (Python cannot stop a thread) and replaced. Returns the seconds until the next run reaches that
+        point, None when no run has a limit."""
+        now = time.monotonic()
+        grace = self.options.timeout_grace_seconds
+        overdue: list[JobContext] = []
+        nearest: float | None = None
+        with self._lock:
+            for ctx, _ in list(self._active.values()):
+                if ctx.deadline is None:
+                    continue
+                if now < ctx.deadline + grace:
+                    left = ctx.deadline + grace - now
+                    nearest = left if nearest is None else min(nearest, left)
+                    continue
+                ctx.abandon()
+                del self._active[ctx.job.id]
+                self._outcomes.append(past_its_limit(ctx))
+                self.abandoned += 1
+                overdue.append(ctx)
+        for ctx in overdue:
+            log.error(
+                "job %s (%s): still running %g s after its limit of %g s; failed, and its thread abandoned",
+                ctx.job.id,
+                ctx.job.type,
+                grace,
+                ctx.time_limit or 0,
+            )
+            self._add_thread()
+        return nearest
 
     # -- stopping -----------------------------------------------------------------------------
     def hand_back(self, grace_over: bool) -> bool:

@@ -41,7 +41,7 @@ class Worker:
         self.pid = os.getpid()
         self.id = f"{self.hostname}:{self.pid}:{secrets.token_hex(4)}"
         self._wakeup = Wakeup(db)
-        self.pool = Pool(db, registry, options.concurrency, options.prefetch, self._wakeup.event)
+        self.pool = Pool(db, registry, options, self._wakeup.event)
         self._held = HeldConnection(db)
         self._registered = False
         self._lock = threading.Lock()
@@ -91,6 +91,9 @@ class Worker:
     def poll(self, burst: bool = False) -> float | None:
         """One turn: record finished runs and claim for free threads (one transaction), or hand jobs
         back while stopping. Returns how long to wait before the next turn, None once the loop is done."""
+        next_limit = self.pool.enforce_limits()
+        if self.pool.abandoned >= self.options.max_abandoned_threads and not self._stopping.is_set():
+            self._stuck()
         outcomes = self.pool.take_outcomes()
         stopping = self._stopping.is_set()
         free = 0 if stopping else self.pool.free()
@@ -109,7 +112,9 @@ class Worker:
                 return STOPPING_POLL_S
         elif not (burst and not claimed and not outcomes and self.pool.idle()):
             # a full batch means the queue may hold more: come back as soon as a thread is free
-            return 0.0 if claimed and claimed == free else self.options.poll_seconds
+            if claimed and claimed == free:
+                return 0.0
+            return min(self.options.poll_seconds, next_limit or self.options.poll_seconds)
         self._held.close()
         return None
 
@@ -155,6 +160,13 @@ class Worker:
                 self._stop_deadline = deadline
             self._stopping.set()
         self._wakeup.event.set()
+
+    def _stuck(self) -> None:
+        """Threads stuck in jobs that ignored their limit are lost to this worker: drain and stop, so
+        that its supervisor (or process manager) starts a fresh one."""
+        log.error("%d threads are stuck in jobs past their time limit; stopping", self.pool.abandoned)
+        self._fatal = self._fatal or errors.WorkerStuck()
+        self.stop()
 
     def _give_up(self) -> None:
         """The database was unreachable for longer than the lease: others may own our jobs now."""

@@ -13,3 +13,18 @@ def stall_first_attempt(ctx: JobContext) -> None:
     """Hangs on its first attempt (so a killed worker holds it) and finishes at once when run again."""
     if ctx.attempt == 1:
         time.sleep(float(ctx.params.get("seconds", 60)))
+
+
+@job_type("t_sleep_until_stopped", title="Sleep until stopped", audience="everyone", timeout=0.5)
+def sleep_until_stopped(ctx: JobContext) -> None:
+    """Waits for ctx.cancelled() (at most a minute), then stops as asked: a cooperative job with a limit."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ctx.raise_if_cancelled()
+        time.sleep(0.01)
+
+
+@job_type("t_ignore_stop", title="Ignore stop", audience="everyone", timeout=0.3)
+def ignore_stop(ctx: JobContext) -> None:
+    """Sleeps through its limit without looking at ctx.cancelled(): an uncooperative job."""
+    time.sleep(float(ctx.params.get("seconds", 8)))
