@@ -28,3 +28,11 @@ def sleep_until_stopped(ctx: JobContext) -> None:
 def ignore_stop(ctx: JobContext) -> None:
     """Sleeps through its limit without looking at ctx.cancelled(): an uncooperative job."""
     time.sleep(float(ctx.params.get("seconds", 8)))
+
+
+@job_type("t_started_then_sleep", title="Started, then sleep", audience="everyone")
+def started_then_sleep(ctx: JobContext) -> None:
+    """Records a "Started" subtask (so a test sees that a thread runs it), then sleeps through cancellation."""
+    with ctx.subtask("Started"):
+        pass
+    time.sleep(float(ctx.params.get("seconds", 30)))
