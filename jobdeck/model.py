@@ -39,6 +39,20 @@ def can_transition(old: Status, new: Status) -> bool:
     return (old, new) in TRANSITIONS
 
 
+#: how the failure of a job begins when its worker died on every attempt
+WORKER_STOPPED = "The worker running this job stopped"
+
+
+def worker_stopped(times: int, worker: str, cause: str) -> str:
+    """The error of a job whose runs kept ending with a dead worker; `worker` names the last one."""
+    return f"{WORKER_STOPPED} {times} time{'' if times == 1 else 's'} (last: {worker}, {cause})"
+
+
+def stopped_its_workers(job: Job) -> bool:
+    """A poison job: every run ended with a dead worker, so running it again may stop another one."""
+    return job.status is Status.FAILED and (job.error or "").startswith(WORKER_STOPPED)
+
+
 class Tab(enum.StrEnum):
     GENERAL = "general"  #: system activity
     IMPORTS = "imports"  #: import operations
