@@ -103,6 +103,10 @@ class CsrfRejected(JobdeckError):
     """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
 
 
+class JobFailed(JobdeckError):
+    """The job could not do its work; the message says why."""
+
+
 class WorkerStuck(JobdeckError):
     """Too many jobs ran past their time limit without stopping; the worker stops so that its supervisor restarts it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 
@@ -11,6 +12,8 @@ from jobdeck.runner.context import JobContext
 from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import Registry
 from jobdeck.store import transitions
+
+log = logging.getLogger(__name__)
 
 
 def execute(registry: Registry, ctx: JobContext, options: WorkerOptions) -> transitions.Outcome | None:
@@ -53,7 +56,20 @@ def past_its_limit(ctx: JobContext) -> transitions.Outcome:
 
 
 def failed(ctx: JobContext, exc: Exception) -> transitions.Outcome:
+    """A refusal (the job saying why it cannot go on) is one line in the logs; anything else is a
+    bug or an outage somewhere, and keeps its traceback (in the job log too, for administrators)."""
+    job = ctx.job
     message = str(exc) or type(exc).__name__
+    if is_refusal(exc):
+        log.warning("job %s (%s) failed: %s", job.id, job.type, message)
+        return transitions.Outcome(job.id, ctx.lease_token, model.Status.FAILED, message, log=message)
+    log.error("job %s (%s) failed: %s", job.id, job.type, message, exc_info=exc)
     return transitions.Outcome(
-        ctx.job.id, ctx.lease_token, model.Status.FAILED, message, log="".join(traceback.format_exception(exc))
+        job.id, ctx.lease_token, model.Status.FAILED, message, log="".join(traceback.format_exception(exc))
     )
+
+
+def is_refusal(exc: Exception) -> bool:
+    """jobdeck's own errors (errors.JobFailed, an import's ImportRejected, …) carry a message meant for
+    the user; a failed database statement does not."""
+    return isinstance(exc, errors.JobdeckError) and not isinstance(exc, errors.DatabaseFailed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from jobdeck import errors
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 
@@ -36,3 +37,12 @@ def started_then_sleep(ctx: JobContext) -> None:
     with ctx.subtask("Started"):
         pass
     time.sleep(float(ctx.params.get("seconds", 30)))
+
+
+#: what t_refuse says: the kind of refusal an import gives a file it cannot take
+REFUSAL = "Unknown column(s) 'shoe_size'; the columns of Contacts are first_name, last_name, email."
+
+
+@job_type("t_refuse", title="Refuse", audience="everyone")
+def refuse(ctx: JobContext) -> None:
+    raise errors.JobFailed(REFUSAL)
