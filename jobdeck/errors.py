@@ -105,3 +105,19 @@ class CsrfRejected(JobdeckError):
 
 class TokenNotFound(JobdeckError):
     """No such API token."""
+
+
+class JobFailed(JobdeckError):
+    """The job could not do its work; the message says why."""
+
+
+class WorkerStuck(JobdeckError):
+    """Too many jobs ran past their time limit without stopping; the worker stops so that its supervisor restarts it."""
+
+
+class DatabaseFailed(JobdeckError):
+    """A database statement failed."""
+
+
+class DatabaseUnavailable(DatabaseFailed):
+    """The database could not be reached for a moment (a restart, a network blip); worth retrying."""

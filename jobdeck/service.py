@@ -230,6 +230,10 @@ class Service:
         job_type = self.registry.get(job.type) if job.type in self.registry else None
         if job_type is None or user is None or not access.can_retry(user, job, job_type.audience):
             raise errors.InvalidTransition(f"Job {job_id} is {job.status.value}; only failed jobs can be retried.")
+        if model.stopped_its_workers(job) and not user.is_admin:
+            raise errors.InvalidTransition(
+                f"Job {job_id} cannot be retried: {job.error}. Only an administrator may retry it."
+            )
         new = job_type.new_job(
             job.params, description=job.description, run_by_id=job.run_by_id, run_at=job.run_at, retry_of=job.id
         )

@@ -76,6 +76,12 @@ class Settings(pydantic_settings.BaseSettings):
     token_max_days: int = pydantic.Field(default=30, ge=1, le=3650)
     #: the largest parameters a job may be started with, as JSON.
     max_params_bytes: int = pydantic.Field(default=64 * 1024, ge=1024)
+    #: seconds a job may run when its type names no limit of its own; 0: no limit.
+    job_timeout_seconds: float = pydantic.Field(default=3600.0, ge=0)
+    #: how long a job past its limit has to stop before it is failed and its thread abandoned.
+    timeout_grace_seconds: float = pydantic.Field(default=10.0, ge=0)
+    #: a worker holding this many abandoned threads stops (exit status 4) so that it is restarted.
+    max_abandoned_threads: int = pydantic.Field(default=4, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

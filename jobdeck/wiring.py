@@ -12,6 +12,7 @@ from typing import Any
 
 from jobdeck import errors, files, metrics
 from jobdeck.imports import targets
+from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import REGISTRY, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
@@ -63,20 +64,10 @@ class Wiring:
         self.db.dispose()
 
     def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
-        """A worker pool over this process's database, files and job types, configured from the settings."""
-        s = self.settings
-        options: dict[str, Any] = {
-            "concurrency": concurrency if concurrency is not None else max(1, s.workers),
-            "lease_seconds": s.lease_seconds,
-            "heartbeat_seconds": s.resolved_heartbeat_seconds,
-            "reap_seconds": s.resolved_reap_seconds,
-            "poll_seconds": s.poll_seconds,
-            "shutdown_grace_seconds": s.shutdown_grace_seconds,
-            "prefetch": s.prefetch,
-            "config": s,
-        }
-        options.update(overrides)
-        return Worker(self.db, self.files, self.registry, **options)
+        """A worker over this process's database, files and job types; `overrides` (WorkerOptions fields) win
+        over the settings."""
+        options = WorkerOptions.from_settings(self.settings, concurrency=concurrency, **overrides)
+        return Worker(self.db, self.files, self.registry, options)
 
 
 def load_job_modules(settings: Settings) -> None:

@@ -140,3 +140,14 @@ def test_the_web_and_the_cli_never_reach_the_store() -> None:
 def test_nothing_imports_the_demo() -> None:
     """The demo is loaded by name (JOBDECK_JOB_MODULES, `jobdeck serve --demo`), never imported."""
     assert [f"{m} imports {i}" for m, i in edges() if room_of(i) == "demo"] == []
+
+
+def test_the_runner_reaches_the_database_only_through_the_store() -> None:
+    """Transactions, held connections and transient errors are the store's: the runner sees jobdeck's errors."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {imported}"
+        for path in (PACKAGE / "runner").rglob("*.py")
+        for imported in imports_of(path)
+        if imported.split(".")[0] == "sqlalchemy"
+    ]
+    assert wrong == []

@@ -30,6 +30,8 @@ class JobType:
     describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
     schedule: str | None  #: cron expression for a system job that runs by itself
     queue: str
+    #: seconds a run may take before it is asked to stop; None: JOBDECK_JOB_TIMEOUT_SECONDS; 0: no limit
+    timeout: float | None = None
 
     def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.params is None:
@@ -85,6 +87,7 @@ class Registry:
         describe: Callable[[dict[str, Any]], str] | None = None,
         schedule: str | None = None,
         queue: str = "default",
+        timeout: float | None = None,
     ) -> Callable[[JobFunction], JobFunction]:
         """Register the decorated function as job type `name`."""
 
@@ -101,6 +104,7 @@ class Registry:
                     describe=describe,
                     schedule=schedule,
                     queue=queue,
+                    timeout=timeout,
                 )
             )
             return func
