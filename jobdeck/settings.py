@@ -60,6 +60,9 @@ class Settings(pydantic_settings.BaseSettings):
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
     import_max_xlsx_uncompressed_mb: int = pydantic.Field(default=500, ge=1)
     import_fallback_encoding: str = "cp1252"
+    #: an import reads its file in a child process with this much address space and CPU time at most.
+    import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
+    import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

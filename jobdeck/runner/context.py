@@ -213,3 +213,30 @@ class JobContext:
     def input_files(self) -> list[model.JobFile]:
         files_ = self._write(lambda c: jobs.files(c, self.job.id))
         return [f for f in files_ if f.kind is model.FileKind.INPUT]
+
+    def completed_subtask(
+        self,
+        name: str,
+        write: Callable[[sa.Connection], T],
+        message: str | None = None,
+        progress: tuple[int, int | None] | None = None,
+    ) -> T:
+        """Run `write(conn)`, record a subtask already Completed and, if given, the progress (done, total),
+        all in one transaction and one commit, retried from the start through a lost connection. A step
+        that is either wholly done or not at all needs no In Progress row of its own."""
+
+        def attempt(_: sa.Connection | None) -> T:
+            with self.db.write() as conn:
+                if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
+                    self.mark_lost()
+                    raise errors.LeaseLost()
+                result = write(conn)
+                subtask_id = transitions.start_subtask(self.db, conn, self.job.id, self.lease_token, name)
+                assert subtask_id is not None  # the lease is held (and share-locked) in this transaction
+                done = model.SubtaskStatus.COMPLETED
+                transitions.end_subtask(self.db, conn, self.job.id, self.lease_token, subtask_id, done, message)
+                if progress is not None:
+                    transitions.progress(conn, self.job.id, self.lease_token, *progress)
+                return result
+
+        return self._retrying(attempt)

@@ -10,11 +10,14 @@ import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.settings import Settings
 
 if TYPE_CHECKING:
     from jobdeck.runner.context import JobContext
 
 JobFunction = Callable[["JobContext"], Any]
+#: A child process's limit: a number, or read from the settings of the worker running the job.
+ChildLimit = int | Callable[[Settings], int] | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +32,10 @@ class JobType:
     describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
     schedule: str | None  #: cron expression for a system job that runs by itself
     queue: str
+    #: whether its work on untrusted input runs in a child process (runner/isolation.py), with these limits
+    isolated: bool = False
+    memory_mb: ChildLimit = None
+    cpu_seconds: ChildLimit = None
 
     def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.params is None:
@@ -59,6 +66,9 @@ class Registry:
         describe: Callable[[dict[str, Any]], str] | None = None,
         schedule: str | None = None,
         queue: str = "default",
+        isolated: bool = False,
+        memory_mb: ChildLimit = None,
+        cpu_seconds: ChildLimit = None,
     ) -> Callable[[JobFunction], JobFunction]:
         """Register the decorated function as job type `name`."""
 
@@ -75,6 +85,9 @@ class Registry:
                     describe=describe,
                     schedule=schedule,
                     queue=queue,
+                    isolated=isolated,
+                    memory_mb=memory_mb,
+                    cpu_seconds=cpu_seconds,
                 )
             )
             return func
