@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import pickle  # nosec B403 - the parent reads these messages with a class-free unpickler
+import pickle  # the parent reads these messages with a class-free unpickler  # nosec B403
 import queue
 import resource
 import sys
@@ -102,7 +102,7 @@ def outcome_of(exc: BaseException) -> tuple[Any, ...]:
 
 
 def main(fd: int) -> int:
-    asked: dict[str, Any] = pickle.load(sys.stdin.buffer)  # noqa: S301  # nosec B301 - from the parent that started us
+    asked: dict[str, Any] = pickle.load(sys.stdin.buffer)  # noqa: S301  # from the parent that started us  # nosec B301
     sys.path[:0] = [p for p in asked["sys_path"] if p not in sys.path]
     apply_limits(asked["memory_mb"], asked["cpu_seconds"])
     conn = Connection(fd, readable=False)

@@ -14,10 +14,10 @@ import dataclasses
 import io
 import logging
 import os
-import pickle  # nosec B403 - messages are read with a class-free unpickler (_Plain)
+import pickle  # messages are read with a class-free unpickler (_Plain)  # nosec B403
 import resource
 import signal
-import subprocess  # nosec B404 - runs this interpreter on a module of this package, no shell
+import subprocess  # runs this interpreter on a module of this package, no shell  # nosec B404
 import sys
 import tempfile
 import time
@@ -96,7 +96,7 @@ class _Plain(pickle.Unpickler):
 
 
 def loads(data: bytes) -> Any:
-    return _Plain(io.BytesIO(data)).load()  # nosec B301 - find_class refuses every class
+    return _Plain(io.BytesIO(data)).load()  # find_class refuses every class  # nosec B301
 
 
 @contextlib.contextmanager
@@ -108,7 +108,7 @@ def child(ctx: JobContext, caps: Caps, entry: str, args: Any, wording: Wording) 
     # Few malloc arenas: each thread's arena reserves 64 MB of address space, which RLIMIT_AS counts.
     env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
     try:
-        proc = subprocess.Popen(  # nosec B603 - a fixed argument list, no shell
+        proc = subprocess.Popen(  # a fixed argument list, no shell  # nosec B603
             [sys.executable, "-m", "jobdeck.runner.child", str(write_fd)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
