@@ -106,7 +106,8 @@ def child(ctx: JobContext, caps: Caps, entry: str, args: Any, wording: Wording) 
     read_fd, write_fd = os.pipe()
     stderr = tempfile.TemporaryFile(prefix="jobdeck-child-")  # noqa: SIM115 - closed by _Run.stop
     # Few malloc arenas: each thread's arena reserves 64 MB of address space, which RLIMIT_AS counts.
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+    # No Rust backtraces: the allocation failure's one line is what tells a memory cap from a crash.
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "RUST_BACKTRACE": "0"}
     try:
         proc = subprocess.Popen(  # a fixed argument list, no shell  # nosec B603
             [sys.executable, "-m", "jobdeck.runner.child", str(write_fd)],
@@ -193,9 +194,15 @@ class _Run:
         return ChildStopped(self.wording.stopped(f"exit status {code}"))
 
     def stderr_tail(self) -> bytes:
+        """The start and the end of what the child wrote to its standard error (a backtrace may be long)."""
         with contextlib.suppress(OSError, ValueError):
-            self.stderr.seek(max(0, self.stderr.seek(0, io.SEEK_END) - STDERR_TAIL_BYTES))
-            return self.stderr.read().strip()
+            size = self.stderr.seek(0, io.SEEK_END)
+            self.stderr.seek(0)
+            head = self.stderr.read(STDERR_TAIL_BYTES)
+            if size <= 2 * STDERR_TAIL_BYTES:
+                return (head + self.stderr.read()).strip()
+            self.stderr.seek(size - STDERR_TAIL_BYTES)
+            return head.strip() + b"\n[...]\n" + self.stderr.read().strip()
         return b""
 
     def reap(self, timeout: float) -> None:
