@@ -69,7 +69,14 @@ def test_the_worker_runs_the_next_job_after_a_child_died(service: Service, alice
 
 
 def children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children() if "jobdeck.runner.child" in " ".join(p.cmdline())]
+    found = []
+    for process in psutil.Process().children():
+        try:
+            if "jobdeck.runner.child" in " ".join(process.cmdline()):
+                found.append(process)
+        except psutil.Error:  # gone, or a zombie of some other test's process
+            continue
+    return found
 
 
 @pytest.mark.slow
