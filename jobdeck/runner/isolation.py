@@ -14,6 +14,7 @@ import dataclasses
 import io
 import logging
 import os
+import pathlib
 import pickle  # messages are read with a class-free unpickler (_Plain)  # nosec B403
 import resource
 import signal
@@ -37,9 +38,12 @@ POLL_S = 0.1
 #: How long a child that said it is done may take to exit before it is killed.
 EXIT_WAIT_S = 10.0
 STDERR_TAIL_BYTES = 4096
+#: The child's size is also sampled every this many messages, for a child that is never idle.
+SAMPLE_EVERY = 16
 #: What a child that ran out of address space leaves on its standard error (Python, Rust, glibc).
 MEMORY_HINTS = (b"MemoryError", b"memory allocation of", b"Cannot allocate memory", b"out of memory")
-#: A child that dies by a signal with a peak RSS above this share of its cap most likely ran out of memory.
+#: A child that dies by a signal with a sampled peak RSS above this share of its cap most likely ran out of
+#: memory (a native allocation failure that printed nothing).
 NEAR_CAP = 0.8
 
 
@@ -146,6 +150,9 @@ class _Run:
         self.ctx, self.proc, self.conn, self.stderr = ctx, proc, conn, stderr
         self.caps, self.wording = caps, wording
         self.usage: resource.struct_rusage | None = None
+        #: the child's peak RSS as last sampled (VmHWM; ru_maxrss would count the size of this process
+        #: at the fork that started it)
+        self.peak_kb = 0
 
     def hand_over(self, order: dict[str, Any]) -> None:
         assert self.proc.stdin is not None
@@ -155,16 +162,21 @@ class _Run:
             self.proc.stdin.close()
 
     def messages(self) -> Iterator[Any]:
+        received = 0
         while True:
             if self.ctx.cancelled():
                 self.kill()
                 self.ctx.raise_if_cancelled()
             if not self.conn.poll(POLL_S):
+                self.sample_memory()  # the child is busy: a cheap moment to look at its size
                 continue
             try:
                 message = loads(self.conn.recv_bytes())
             except (EOFError, OSError):
                 raise self.failure() from None
+            received += 1
+            if received % SAMPLE_EVERY == 0:
+                self.sample_memory()
             tag = message[0] if isinstance(message, tuple) and message else None
             if tag == child_side.END:
                 self.reap(EXIT_WAIT_S)
@@ -175,6 +187,12 @@ class _Run:
                 raise _rebuilt(message[1], message[2])
             yield message
 
+    def sample_memory(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in pathlib.Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
     def failure(self) -> ChildStopped:
         """Why the child ended without saying it was done, in words its user understands."""
         self.reap(EXIT_WAIT_S)
@@ -182,7 +200,7 @@ class _Run:
         tail = self.stderr_tail()
         if tail:
             log.warning("child process %s ended (%s): %s", self.proc.pid, code, tail.decode(errors="replace"))
-        peak_mb = self.usage.ru_maxrss / 1024 if self.usage else 0.0
+        peak_mb = self.peak_kb / 1024
         cpu_s = self.usage.ru_utime + self.usage.ru_stime if self.usage else 0.0
         if code == -signal.SIGXCPU or (self.caps.cpu_seconds and code < 0 and cpu_s >= self.caps.cpu_seconds):
             return ChildStopped(self.wording.cpu(self.caps))
