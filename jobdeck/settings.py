@@ -82,6 +82,9 @@ class Settings(pydantic_settings.BaseSettings):
     timeout_grace_seconds: float = pydantic.Field(default=10.0, ge=0)
     #: a worker holding this many abandoned threads stops (exit status 4) so that it is restarted.
     max_abandoned_threads: int = pydantic.Field(default=4, ge=1)
+    #: an import reads its file in a child process with this much address space and CPU time at most.
+    import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
+    import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -224,3 +224,29 @@ class JobContext:
     def input_files(self) -> list[model.JobFile]:
         files_ = self._write(lambda c: jobs.files(c, self.job.id))
         return [f for f in files_ if f.kind is model.FileKind.INPUT]
+
+    def completed_subtask(
+        self,
+        name: str,
+        write: Callable[[Connection], T],
+        message: str | None = None,
+        progress: tuple[int, int | None] | None = None,
+    ) -> T:
+        """Run `write(conn)`, record a subtask already Completed and, if given, the progress (done, total),
+        all in one transaction and one commit, retried from the start through a lost connection. A step
+        that is either wholly done or not at all needs no In Progress row of its own."""
+
+        def attempt(_: Connection | None) -> T:
+            with self.db.write() as conn:
+                self._fenced(transitions.hold(conn, self.lease))
+                result = write(conn)
+                subtask_id = transitions.start_subtask(conn, self.lease, name)
+                self._fenced(subtask_id is not None)  # the lease is held (and share-locked) in this transaction
+                assert subtask_id is not None
+                done = model.SubtaskStatus.COMPLETED
+                self._fenced(transitions.end_subtask(conn, self.lease, subtask_id, done, message))
+                if progress is not None:
+                    self._fenced(transitions.progress(conn, self.lease, *progress))
+                return result
+
+        return self._retrying(attempt)

@@ -10,12 +10,15 @@ import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.settings import Settings
 from jobdeck.store.jobs import NewJob
 
 if TYPE_CHECKING:
     from jobdeck.runner.context import JobContext
 
 JobFunction = Callable[["JobContext"], Any]
+#: A child process's limit: a number, or read from the settings of the worker running the job.
+ChildLimit = int | Callable[[Settings], int] | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +35,10 @@ class JobType:
     queue: str
     #: seconds a run may take before it is asked to stop; None: JOBDECK_JOB_TIMEOUT_SECONDS; 0: no limit
     timeout: float | None = None
+    #: whether its work on untrusted input runs in a child process (runner/isolation.py), with these limits
+    isolated: bool = False
+    memory_mb: ChildLimit = None
+    cpu_seconds: ChildLimit = None
 
     def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.params is None:
@@ -88,6 +95,9 @@ class Registry:
         schedule: str | None = None,
         queue: str = "default",
         timeout: float | None = None,
+        isolated: bool = False,
+        memory_mb: ChildLimit = None,
+        cpu_seconds: ChildLimit = None,
     ) -> Callable[[JobFunction], JobFunction]:
         """Register the decorated function as job type `name`."""
 
@@ -105,6 +115,9 @@ class Registry:
                     schedule=schedule,
                     queue=queue,
                     timeout=timeout,
+                    isolated=isolated,
+                    memory_mb=memory_mb,
+                    cpu_seconds=cpu_seconds,
                 )
             )
             return func
