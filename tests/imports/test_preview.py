@@ -243,7 +243,7 @@ def test_a_sheet_spanning_an_absurd_area_is_refused_before_calamine_allocates_it
     ws["XFD1048576"] = "far away"
     path = tmp_path / "far.xlsx"
     book.save(path)
-    with pytest.raises(errors.ImportRejected, match="spans 1,048,576 rows"):
+    with pytest.raises(errors.ImportRejected, match=r"(rows|columns), over the limit of"):
         run(path)
 
 
