@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from jobdeck import errors, model
-from jobdeck.store import rows, schema
+from jobdeck.store import rows, schema, search
 from jobdeck.store.database import Database, db_now
 
 j = schema.jobs
@@ -157,9 +157,10 @@ SORTS: dict[str, sa.ColumnElement[Any]] = {
     "description": j.c.description,
     "status": j.c.status,
     "created_at": j.c.created_at,
-    "started_at": _nullable(j.c.started_at, EPOCH),
-    "ended_at": _nullable(j.c.ended_at, EPOCH),
-    "failed_at": _nullable(j.c.failed_at, EPOCH),
+    # The same expressions as the sort indexes in schema.TIME_SORT_INDEXES.
+    "started_at": schema.time_or_epoch(j.c.started_at),
+    "ended_at": schema.time_or_epoch(j.c.ended_at),
+    "failed_at": schema.time_or_epoch(j.c.failed_at),
     "run_by": _nullable(schema.users.c.username, ""),
 }
 TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}
@@ -242,7 +243,7 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
         clauses.append(j.c.id < _id_after(end))
     if flt.q:
         text = flt.q.strip()
-        by_text = j.c.description.icontains(text, autoescape=True)
+        by_text = search.description_contains(text)
         if text.isdigit() and len(text) < 19:
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:
