@@ -79,7 +79,7 @@ class Backends:
         else:
             url = self._server().create_database(f"bench_{self.count}")
         db = Database(url)
-        migrate.upgrade(db)
+        migrate.upgrade(db, self.args.revision)
         db.dispose()
         return url
 
@@ -354,6 +354,9 @@ def main() -> None:
     parser.add_argument("--pg-fast", action="store_true", help="throwaway PostgreSQL with fsync off, as in tests")
     parser.add_argument(
         "--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL", help="SQLite durability (default FULL)"
+    )
+    parser.add_argument(
+        "--revision", default="head", help="migrate to this schema revision (e.g. 0001: what an index costs)"
     )
     parser.add_argument(
         "--only", choices=["enqueue", "drain", "pickup"], action="append", help="run only these measures (repeatable)"

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.parametri
 
 BURST = 20_000
 BATCH = 64
-ROUNDS = 3  #: best of three: one slow round on a shared machine says nothing about the plan
+ROUNDS = 5  #: best of five: one slow round on a shared machine says nothing about the plan
 LEDGER = 1_000_000
 
 
