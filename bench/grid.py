@@ -213,6 +213,7 @@ def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.
     for who, tab, label, depth, params in scenarios(db, args.user):
         p50, p95, count = measure(client, tokens[who], params, args.repeat)
         out.append([backend, who, tab, label, depth, str(count), f"{p50:.1f}", f"{p95:.1f}"])
+        console.print(" ".join(out[-1]))  # as it goes: a long run shows its rows before the table
     db.dispose()
     return out
 
