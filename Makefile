@@ -2,25 +2,39 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test lint typecheck install system-deps bench clean
+.PHONY: run test lint typecheck install system-deps bench clean screenshots
 
-$(STAMP): pyproject.toml
+# What running needs (make run) and what testing needs (make test) are installed separately.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Start the server with the embedded default: SQLite, built-in workers, demo users and import targets.
-run: install
-	$(BIN)/jobdeck serve --demo
+## `make run PORT=8080 HOST=0.0.0.0` to listen elsewhere.
+run: $(RUN_STAMP)
+	@echo "jobdeck: the page will be at http://$(HOST):$(PORT)/ ; other commands: $(BIN)/jobdeck --help"
+	$(BIN)/jobdeck serve --demo --host $(HOST) --port $(PORT)
 
 ## Install everything (Python packages, PostgreSQL, Chromium) and run every test, lint and type check.
 test: install system-deps lint typecheck
 	$(BIN)/pytest
+
+## Refresh the README's screenshots in docs/screenshots (the browser tests otherwise write to a temporary folder).
+screenshots: install system-deps
+	JOBDECK_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser -k screenshots
 
 system-deps:
 	bash scripts/system-deps.sh

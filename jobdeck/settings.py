@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import pathlib
 import secrets
-from typing import Literal
+import tempfile
+from typing import Any, Literal
 
 import pydantic
 import pydantic_settings
+import sqlalchemy as sa
 
 from jobdeck import errors
+
+#: How /metrics labels workers (jobdeck.metrics): by id, by host name, or not at all.
+MetricsWorkerLabel = Literal["id", "host", "none"]
 
 
 class Settings(pydantic_settings.BaseSettings):
@@ -50,7 +56,7 @@ class Settings(pydantic_settings.BaseSettings):
     #: idle session lifetime and absolute session lifetime.
     session_idle_minutes: int = pydantic.Field(default=120, ge=1)
     session_max_hours: int = pydantic.Field(default=12, ge=1)
-    #: failed logins per account before it is locked for login_lock_minutes.
+    #: failed logins from one client address before it is refused for login_lock_minutes.
     login_max_failures: int = pydantic.Field(default=5, ge=1)
     login_lock_minutes: int = pydantic.Field(default=15, ge=1)
     #: import limits.
@@ -60,6 +66,25 @@ class Settings(pydantic_settings.BaseSettings):
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
     import_max_xlsx_uncompressed_mb: int = pydantic.Field(default=500, ge=1)
     import_fallback_encoding: str = "cp1252"
+    #: how /metrics labels worker heartbeats: "id" (host:pid:random, a new series at every start),
+    #: "host" (one series per host name) or "none" (one series for all workers).
+    metrics_worker_label: MetricsWorkerLabel = "id"
+    #: failed logins for one account name, from all addresses together, before it is locked for
+    #: login_lock_minutes (login_max_failures counts per client address, and bites first).
+    login_max_failures_per_account: int = pydantic.Field(default=20, ge=1)
+    #: the longest lifetime an API token may be given at creation.
+    token_max_days: int = pydantic.Field(default=30, ge=1, le=3650)
+    #: the largest parameters a job may be started with, as JSON.
+    max_params_bytes: int = pydantic.Field(default=64 * 1024, ge=1024)
+    #: seconds a job may run when its type names no limit of its own; 0: no limit.
+    job_timeout_seconds: float = pydantic.Field(default=3600.0, ge=0)
+    #: how long a job past its limit has to stop before it is failed and its thread abandoned.
+    timeout_grace_seconds: float = pydantic.Field(default=10.0, ge=0)
+    #: a worker holding this many abandoned threads stops (exit status 4) so that it is restarted.
+    max_abandoned_threads: int = pydantic.Field(default=4, ge=1)
+    #: an import reads its file in a child process with this much address space and CPU time at most.
+    import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
+    import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
 
     @property
     def resolved_database_url(self) -> str:
@@ -83,6 +108,24 @@ class Settings(pydantic_settings.BaseSettings):
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
 
+    @pydantic.field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str) -> str:
+        if value:
+            check_database_url(value)
+        return value
+
+    @pydantic.field_validator("import_fallback_encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            info = codecs.lookup(value)
+        except LookupError:
+            raise ValueError("not an encoding Python knows; try cp1252, latin-1 or utf-8") from None
+        if not getattr(info, "_is_text_encoding", True):
+            raise ValueError("not a text encoding; try cp1252, latin-1 or utf-8")
+        return info.name
+
     @pydantic.model_validator(mode="after")
     def _heartbeat_within_lease(self) -> Settings:
         if self.heartbeat_seconds and self.heartbeat_seconds > self.lease_seconds / 3:
@@ -94,15 +137,77 @@ class Settings(pydantic_settings.BaseSettings):
 
 
 _PROCESS_SECRET = secrets.token_urlsafe(32)
+#: The databases jobdeck runs on (its SQL has a branch for each).
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def normalize_database_url(url: str) -> str:
+    """A PostgreSQL URL without a driver uses psycopg (version 3), the driver jobdeck installs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def check_database_url(url: str) -> None:
+    """Raise ValueError saying why jobdeck cannot use this URL: not a URL, another database, a driver that
+    is not installed, or a SQLite file in a directory that does not exist (never created on a guess)."""
+    try:
+        parsed = sa.engine.make_url(normalize_database_url(url))
+    except sa.exc.ArgumentError:
+        raise ValueError("not a database URL; use sqlite:///path/to/file or postgresql://user:pass@host/db") from None
+    backend = parsed.get_backend_name()
+    if backend not in DATABASE_BACKENDS:
+        raise ValueError(f"jobdeck runs on SQLite or PostgreSQL, not {backend}")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise ValueError(f"the database driver {parsed.get_driver_name()!r} is not installed") from None
+    if backend == "sqlite" and parsed.database and parsed.database != ":memory:":
+        directory = pathlib.Path(parsed.database).parent
+        if not directory.is_dir():
+            raise ValueError(f"the directory {str(directory)!r} does not exist; create it or fix the URL")
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as a message shows it: a database URL without its password."""
+    if key == "JOBDECK_DATABASE_URL" and isinstance(value, str):
+        try:
+            return repr(sa.engine.make_url(value).render_as_string(hide_password=True))
+        except sa.exc.ArgumentError:
+            pass
+    return repr(value)
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """The data directory, when jobdeck keeps anything there, exists (it is created) and takes files."""
+    if settings.database_url and settings.file_storage != "local":
+        return  # the database holds everything: the directory is never used
+    directory = settings.data_dir
+    if directory.exists() and not directory.is_dir():
+        raise errors.ConfigInvalid(f"JOBDECK_DATA_DIR={str(directory)!r}: it is a file, not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise errors.ConfigInvalid(
+            f"JOBDECK_DATA_DIR={str(directory)!r}: cannot use it as the data directory: {reason}"
+        ) from None
 
 
 def load(**overrides: object) -> Settings:
-    """Read the settings from the environment; a bad value raises ConfigInvalid naming the variable and value."""
+    """Read the settings from the environment, creating the data directory if it is missing; a bad value
+    raises ConfigInvalid naming the variable and value."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except pydantic.ValidationError as exc:
         problems = []
         for err in exc.errors():
             key = "JOBDECK_" + "_".join(str(part) for part in err["loc"]).upper()
-            problems.append(f"{key}={err.get('input')!r}: {err['msg']}" if err["loc"] else err["msg"])
+            # A check's own ValueError says what is wrong; pydantic would prefix it with "Value error, ".
+            message = str(err["ctx"]["error"]) if err["type"] == "value_error" and "ctx" in err else err["msg"]
+            problems.append(f"{key}={_shown(key, err.get('input'))}: {message}" if err["loc"] else message)
         raise errors.ConfigInvalid("; ".join(problems)) from None
+    _check_data_dir(settings)
+    return settings

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import click
 
+from jobdeck import errors
 from jobdeck.cli import db, imports, jobs, logs, serve, users, worker
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Jobdeck(click.Group):
+    """The top-level group: whatever jobdeck error a command lets through is one `Error:` line, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except errors.JobdeckError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.group(cls=_Jobdeck, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """jobdeck: background jobs, imports, and the Job Management page."""

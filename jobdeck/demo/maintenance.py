@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -11,9 +10,8 @@ from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from jobdeck import model
+from jobdeck import csvsafe, model
 from jobdeck.demo.imports import contacts_table
-from jobdeck.imports.report import neutralize
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 
@@ -60,21 +58,21 @@ def _row_range(first: int, count: int) -> str:
     describe=lambda p: "Export every contact to a CSV file",
 )
 def export_contacts(ctx: JobContext) -> None:
-    """Writes every contact to a CSV (cells neutralised against formulas) and attaches it as an Output File."""
+    """Writes every contact to a CSV (cells protected against formulas) and attaches it as an Output File."""
     with ctx.db.read() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(contacts_table)).scalar_one()
     columns = [contacts_table.c[name] for name in EXPORT_COLUMNS]
     done = 0
     with tempfile.TemporaryFile(prefix="jobdeck-export-") as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
-        writer = csv.writer(text, lineterminator="\r\n")
+        writer = csvsafe.Writer(text)
         writer.writerow(EXPORT_COLUMNS)
         for rows in _batches(ctx, columns):
             ctx.raise_if_cancelled()
             with ctx.subtask(_row_range(done + 1, len(rows))):
                 for row in rows:
                     values: tuple[object, ...] = tuple(row[1:])
-                    writer.writerow([neutralize("" if v is None else str(v)) for v in values])
+                    writer.writerow(None if v is None else str(v) for v in values)
             done += len(rows)
             ctx.progress(done, total)
         text.flush()

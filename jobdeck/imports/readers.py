@@ -7,11 +7,13 @@ import contextlib
 import csv
 import dataclasses
 import functools
+import io
 import pathlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
-from jobdeck import errors
+from jobdeck import csvsafe, errors
+from jobdeck.imports.textscan import detect_encoding, nul_problem, nul_row
 from jobdeck.settings import Settings
 
 #: The only delimiters detection chooses among, in the order that breaks ties.
@@ -19,7 +21,6 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
-READ_BYTES = 1024 * 1024
 SNIFF_CHARS = 64 * 1024
 
 Batch = list[tuple[int, list[str]]]
@@ -91,69 +92,37 @@ def sniff(head: bytes, filename: str) -> str | None:
         if head.startswith(magic):
             return f"it looks like {what}, not a CSV file"
     if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
-        return "it contains NUL bytes, so it is binary, not a CSV file (or UTF-16 without a byte order mark)"
+        # Every byte is a character in latin-1: the rows are counted as a text file's would be.
+        row = nul_row(csv.reader(io.StringIO(head.decode("latin-1"), newline="")))
+        return nul_problem(row or 0)
     return None
-
-
-def _bom_encoding(head: bytes) -> str | None:
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    return None
-
-
-def _decodes(path: pathlib.Path, encoding: str) -> tuple[bool, int]:
-    """Whether the whole file decodes strictly, and how many line feeds it holds (a row estimate)."""
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    newlines = 0
-    with open(path, "rb") as f:
-        try:
-            while chunk := f.read(READ_BYTES):
-                decoder.decode(chunk)
-                newlines += chunk.count(b"\n")
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False, newlines
-    return True, newlines
-
-
-def detect_encoding(path: pathlib.Path, named: str | None, fallback: str) -> tuple[str, int]:
-    """The encoding, in a fixed order: a BOM; else the one named on upload; else strict UTF-8; else the fallback."""
-    with open(path, "rb") as f:
-        head = f.read(4)
-    bom = _bom_encoding(head)
-    if bom:
-        candidates = [bom]  # a byte order mark is never wrong; it outranks a name typed on upload
-    elif named:
-        candidates = [codecs.lookup(named).name]
-    else:
-        candidates = ["utf-8", fallback]
-    for encoding in candidates:
-        ok, newlines = _decodes(path, encoding)
-        if ok:
-            return encoding, newlines
-    if bom or named:
-        raise errors.ImportRejected(f"The file is not valid {candidates[0]} text; check the encoding named on upload.")
-    raise errors.ImportRejected(
-        f"The file is neither UTF-8 nor {fallback} text; name its encoding on upload (for example utf-16 or latin-1)."
-    )
 
 
 def detect_delimiter(sample: str) -> str:
-    """The candidate that splits the header line into the most fields (comma, then semicolon, tab, pipe on a tie)."""
-    lines = [line for line in sample.splitlines() if line.strip()][:1] or [""]
-    best, best_fields = ",", 1
-    for candidate in DELIMITERS:
-        fields = len(next(csv.reader(lines, delimiter=candidate), []))
-        if fields > best_fields:
-            best, best_fields = candidate, fields
-    return best
+    """The candidate that splits the header row into the most fields (comma, then semicolon, tab, pipe on a tie).
+
+    Candidates are tried strictly first: one that leaves a quoted field malformed (`"a";"b,c"` read with
+    commas) cannot be the file's delimiter, nor can one that leaves a cell over the cell limit. When no
+    candidate reads strictly, they are counted leniently, as the reader will read the file."""
+    for strict in (True, False):
+        best, best_fields, read = ",", 1, False
+        for candidate in DELIMITERS:
+            try:
+                rows = csv.reader(io.StringIO(sample, newline=""), delimiter=candidate, strict=strict)
+                header = next((row for row in rows if any(row)), [])
+            except csv.Error:
+                continue
+            read = True
+            if len(header) > best_fields:
+                best, best_fields = candidate, len(header)
+        if read:
+            return best
+    return ","
 
 
 def _csv_rows(reader: Any, limits: Limits) -> Iterator[tuple[int, list[str]]]:
     number = 0
-    with _readable(limits, lambda: number):
+    with _readable(limits, lambda: "The header row"):
         for row in reader:
             number += 1
             if any(row):
@@ -164,7 +133,7 @@ def _csv_chunks(reader: Any, limits: Limits, size: int) -> Iterator[Chunk]:
     """`chunked(_csv_rows(...))` in one loop: the hot path of a big import, one generator fewer per row."""
     number, index, end = 0, 0, size
     batch: Batch = []
-    with _readable(limits, lambda: number):
+    with _readable(limits, lambda: f"Row {number + 1:,}"):
         for row in reader:
             number += 1
             if not any(row):
@@ -196,17 +165,17 @@ def chunked(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Chunk]
 
 
 @contextlib.contextmanager
-def _readable(limits: Limits, where: Callable[[], int]) -> Iterator[None]:
+def _readable(limits: Limits, where: Callable[[], str]) -> Iterator[None]:
     """The csv module's errors as messages naming the row (and the limit, for an over-long cell)."""
     try:
         yield
     except csv.Error as exc:
         if "field limit" in str(exc):
             raise errors.ImportRejected(
-                f"Row {where() + 1} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
+                f"{where()} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
                 "(JOBDECK_IMPORT_MAX_CELL_CHARS)."
             ) from None
-        raise errors.ImportRejected(f"Row {where() + 1} cannot be read as CSV: {exc}.") from None
+        raise errors.ImportRejected(f"{where()} cannot be read as CSV: {exc}.") from None
 
 
 def _count_rows(path: pathlib.Path, encoding: str, delimiter: str) -> int:
@@ -222,18 +191,23 @@ def open_csv(
         problem = sniff(f.read(512), "file.csv")
     if problem:
         raise errors.ImportRejected(f"The file cannot be imported: {problem}.")
-    chosen, newlines = detect_encoding(path, encoding, fallback)
+    chosen, scan = detect_encoding(path, encoding, fallback)
+    newlines = scan.newlines
     # The csv module's limit is process-wide; imports all share the same setting.
     csv.field_size_limit(limits.max_cell_chars)
     with open(path, encoding=chosen, newline="") as f:
         if not delimiter:
             delimiter = detect_delimiter(f.read(SNIFF_CHARS))
             f.seek(0)
+        if scan.nul:
+            _refuse_nul(f, delimiter)
         if newlines > limits.max_rows and _count_rows(path, chosen, delimiter) > limits.max_rows:
             raise errors.ImportRejected(
                 f"The file has more than {limits.max_rows:,} rows, the limit (JOBDECK_IMPORT_MAX_ROWS)."
             )
-        reader = csv.reader(f, delimiter=delimiter)
+        reader: Iterator[list[str]] = csv.reader(f, delimiter=delimiter)
+        if scan.protected:  # only then: a file without "'=", "'+"… anywhere reads at full speed
+            reader = map(csvsafe.unprotect_row, reader)
         header = next(_csv_rows(reader, limits), None)
         if header is None:
             raise errors.ImportRejected("The file is empty: it has no header row.")
@@ -244,6 +218,17 @@ def open_csv(
             encoding=chosen,
             delimiter=delimiter,
         )
+
+
+def _refuse_nul(f: IO[str], delimiter: str) -> None:
+    """A NUL anywhere refuses the file, naming the first row that holds one (the same rule as at upload)."""
+    try:
+        found = nul_row(csv.reader(f, delimiter=delimiter))
+    except csv.Error:
+        found = None  # a row before the NUL cannot be read: reading the file names that row and why
+    f.seek(0)
+    if found is not None:
+        raise errors.ImportRejected(f"The file cannot be imported: {nul_problem(found)}.")
 
 
 def check_columns(header: list[str], limits: Limits) -> None:

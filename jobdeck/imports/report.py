@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 import tempfile
 from collections.abc import Iterator, Sequence
 from typing import IO
 
+from jobdeck import csvsafe
 from jobdeck.imports.validate import Problem
 
-#: A cell starting with one of these may run as a formula in a spreadsheet (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 ERROR_HEADER = ("row", "column", "value", "code", "message")
 SUMMARY_HEADER = ("chunk", "first_row", "last_row", "rows", "written", "created", "updated", "rejected", "note")
 
 
-def neutralize(cell: str) -> str:
-    """A leading `'` makes a spreadsheet show the cell as text rather than evaluate it."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
-
-
 class _SpooledCsv:
-    """A CSV written to a temporary file (UTF-8 with BOM, CRLF), so a large report never sits in memory."""
+    """A CSV written to a temporary file (UTF-8 with BOM, CRLF, every cell protected), so a large report
+    never sits in memory and never runs as a formula."""
 
     def __init__(self, header: Sequence[str], delimiter: str = ",") -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="jobdeck-import-")  # noqa: SIM115 - closed in close()
         self._text = io.TextIOWrapper(self._file, encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._text, delimiter=delimiter, lineterminator="\r\n")
+        self._csv = csvsafe.Writer(self._text, delimiter)
         self._csv.writerow(header)
         self.rows = 0
 
@@ -43,7 +37,7 @@ class _SpooledCsv:
 
 
 class ErrorReport(_SpooledCsv):
-    """`row, column, value, code, message`, every cell neutralised against formula injection."""
+    """`row, column, value, code, message`, one line per bad cell."""
 
     def __init__(self) -> None:
         super().__init__(ERROR_HEADER)
@@ -52,12 +46,13 @@ class ErrorReport(_SpooledCsv):
     def add(self, problems: Sequence[Problem]) -> None:
         self.rejected_rows += 1
         for p in problems:
-            self._csv.writerow((p.row, neutralize(p.column), neutralize(p.value), p.code, neutralize(p.message)))
+            self._csv.writerow((p.row, p.column, p.value, p.code, p.message))
             self.rows += 1
 
 
 class RejectedRows(_SpooledCsv):
-    """The rejected rows exactly as uploaded, under the file's own header, ready to fix and upload again."""
+    """The rejected rows under the file's own header and delimiter, ready to fix and upload again: the
+    reader removes exactly the protection the writer adds, so the values come back as they were uploaded."""
 
     def add(self, cells: Sequence[str]) -> None:
         self._csv.writerow(cells)
@@ -105,19 +100,16 @@ class Totals:
 
 
 def summary_csv(chunks: Sequence[ChunkResult], totals: Totals) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(SUMMARY_HEADER)
-
     def blank(n: int | None) -> int | str:
         return "" if n is None else n
 
+    lines: list[Sequence[csvsafe.Cell]] = [SUMMARY_HEADER]
     for c in chunks:
-        writer.writerow(
+        lines.append(
             (c.name, c.first_row, c.last_row, c.rows, c.written, blank(c.created), blank(c.updated), c.rejected, c.note)
         )
     split = totals.split_known
-    writer.writerow(
+    lines.append(
         (
             "Total",
             "",
@@ -130,4 +122,4 @@ def summary_csv(chunks: Sequence[ChunkResult], totals: Totals) -> bytes:
             "" if split else "some chunks were written by an earlier attempt",
         )
     )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csvsafe.to_bytes(lines)

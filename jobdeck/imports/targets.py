@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import re
+import unicodedata
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -27,8 +27,13 @@ metadata = sa.MetaData()
 
 
 def header_key(name: str) -> str:
-    """How headers are matched: case, spaces, underscores and dashes do not matter."""
-    return re.sub(r"[\s_\-]+", "", name).casefold()
+    """How headers are compared: case, accents, spaces, underscores, dashes and punctuation do not matter.
+
+    `E-mail Address`, `email_address` and `ÉMAIL ADDRESS` are all `emailaddress`; letters of any script
+    and digits are kept, so `電子郵件` stays itself and `Phone 2` is not `Phone`.
+    """
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed if ch.isalnum()).casefold()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Target:
     key: tuple[str, ...]  #: the natural key: rows with the same key are updated, not added
     table: sa.Table  #: must have a unique constraint or index on the key columns
     description: str = ""
+    strict: bool = False  #: a file column that matches no target column is an error, not ignored
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -76,6 +82,13 @@ class Target:
         missing = [n for n in names if n not in self.table.c]
         if missing:
             raise ValueError(f"target {self.name!r}: table {self.table.name} lacks {', '.join(missing)}")
+        owners: dict[str, str] = {}
+        for col in self.columns:
+            for header in col.headers:
+                owner = owners.setdefault(header_key(header), col.name)
+                if owner != col.name:
+                    message = f"the header {header!r} of {col.name!r} reads the same as one of {owner!r}"
+                    raise ValueError(f"target {self.name!r}: {message}")
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -123,10 +136,18 @@ class Targets:
 TARGETS = Targets()
 
 
+#: The advisory lock that serialises creating targets' tables on PostgreSQL (any constant unused elsewhere).
+TABLES_LOCK_KEY = 7302016
+
+
 def ensure_tables(db: Database) -> None:
     """Create the tables of the registered targets that do not exist yet (the demo's have no migrations)."""
     tables = [t.table for t in TARGETS.all()]
     if tables:
         with db.write() as conn:
+            if db.is_postgresql:
+                # Processes starting together would otherwise race in the catalog: each sees no table, each
+                # creates it, and all but one fail on pg_type's unique index. Serialise them, as migrations do.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(TABLES_LOCK_KEY)))
             for table in tables:
                 table.create(conn, checkfirst=True)

@@ -13,7 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from jobdeck import errors
+from jobdeck.settings import normalize_database_url
+
 NOTIFY_CHANNEL = "jobdeck_jobs"
+#: what store functions take: callers above the store name the type without importing SQLAlchemy
+Connection = sa.Connection
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -50,10 +55,16 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-def normalize_url(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Raise jobdeck's own error for a failed statement: DatabaseUnavailable when retrying is worth
+    it, DatabaseFailed otherwise (the original stays attached as the cause)."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        if is_transient(exc):
+            raise errors.DatabaseUnavailable(str(exc)) from exc
+        raise errors.DatabaseFailed(str(exc)) from exc
 
 
 class Database:
@@ -68,7 +79,7 @@ class Database:
         pre_ping: bool = True,
         idle_in_transaction_timeout_s: float | None = None,
     ) -> None:
-        self.url = normalize_url(url)
+        self.url = normalize_database_url(url)
         self.dialect = sa.engine.make_url(self.url).get_backend_name()
         if self.is_sqlite:
             self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
@@ -102,8 +113,11 @@ class Database:
 
     def _sqlite_engine(self, pool_size: int, synchronous: str) -> sa.Engine:
         path = sa.engine.make_url(self.url).database
-        if path and path != ":memory:":
-            pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not pathlib.Path(path).parent.is_dir():
+            # SQLite would create an empty database there; a mistyped path must not start a new, empty ledger.
+            raise errors.ConfigInvalid(
+                f"The SQLite database {path!r} cannot be opened: its directory does not exist; create it first."
+            )
         engine = sa.create_engine(
             self.url,
             pool_size=pool_size,
@@ -166,3 +180,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class HeldConnection:
+    """A connection a loop keeps across its transactions (no pool checkout or ping each time);
+    a broken one is dropped and the next transaction opens a fresh one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: sa.Connection | None = None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction on the held connection; a failure raises DatabaseFailed (or
+        DatabaseUnavailable) and drops the connection."""
+        try:
+            with translated_errors():
+                if self._conn is None:
+                    self._conn = self.db.engine.connect().execution_options(jobdeck_write=True)
+                with self._conn.begin():
+                    yield self._conn
+        except errors.DatabaseFailed:
+            self.close(broken=True)
+            raise
+
+    def close(self, broken: bool = False) -> None:
+        if self._conn is not None:
+            if broken:
+                self._conn.invalidate()
+            self._conn.close()
+            self._conn = None

@@ -29,7 +29,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORDS = {"ada": "admin's long password", "alice": "alice's long password", "bob": "bob's long password"}
-SCREENSHOTS = pathlib.Path(__file__).parents[2] / "docs" / "screenshots"
 
 
 def _free_port() -> int:
@@ -48,6 +47,19 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
                 return
         time.sleep(0.1)
     raise RuntimeError("jobdeck serve did not answer /healthz in time")
+
+
+@pytest.fixture
+def screenshots(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The folder the screenshot test writes to: a temporary one unless JOBDECK_SCREENSHOTS_DIR names one.
+
+    The README's copies in docs/screenshots are refreshed only on request (`make screenshots`), so a test run
+    never rewrites tracked files.
+    """
+    chosen = os.environ.get("JOBDECK_SCREENSHOTS_DIR")
+    folder = pathlib.Path(chosen) if chosen else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from tests.browser.conftest import SCREENSHOTS, log_in
+from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,9 @@ def upload(page: Page, tmp_path: pathlib.Path, name: str, content: str, policy: 
     return int(page.url.rsplit("/", 1)[1])
 
 
-def test_screenshots_of_both_tabs_and_the_detail_view(new_context: NewContext, tmp_path: pathlib.Path) -> None:
+def test_screenshots_of_both_tabs_and_the_detail_view(
+    new_context: NewContext, tmp_path: pathlib.Path, screenshots: pathlib.Path
+) -> None:
     """The README's pictures, as an admin sees the page after the other tests' jobs (and a failed one)."""
     alice = new_context().new_page()
     log_in(alice, "alice")
@@ -82,14 +84,14 @@ def test_screenshots_of_both_tabs_and_the_detail_view(new_context: NewContext, t
     if failed_id:
         expect(row(page, failed_id)).to_have_attribute("data-status", "failed")
     expect(row(page, bobs)).to_have_attribute("data-status", "completed", timeout=20_000)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "general-tab.png", full_page=True)
+    page.screenshot(path=screenshots / "general-tab.png", full_page=True)
     page.goto(f"{GRID}?tab=imports")
-    page.screenshot(path=SCREENSHOTS / "imports-tab.png", full_page=True)
+    page.screenshot(path=screenshots / "imports-tab.png", full_page=True)
     first_import = page.locator("tbody tr[data-status=completed]").first
     first_import.locator(".col-actions a").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
-    page.screenshot(path=SCREENSHOTS / "detail-view.png", full_page=True)
+    page.screenshot(path=screenshots / "detail-view.png", full_page=True)
+    assert {p.name for p in screenshots.iterdir()} >= {"general-tab.png", "imports-tab.png", "detail-view.png"}
     page.goto(f"{GRID}/{running}")
     page.get_by_role("button", name="Cancel job").click()
     expect(page.locator(".details")).to_contain_text("Cancelled", timeout=10_000)

@@ -13,6 +13,7 @@ from tests.cli.conftest import Run
 
 @pytest.fixture
 def empty_sqlite(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "fresh").mkdir()  # jobdeck never creates a database's directory
     url = f"sqlite:///{tmp_path / 'fresh' / 'jobdeck.sqlite3'}"
     monkeypatch.setenv("JOBDECK_DATABASE_URL", url)
     return url

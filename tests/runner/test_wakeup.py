@@ -13,9 +13,10 @@ import pytest
 
 from jobdeck import model
 from jobdeck.runner.wakeup import Wakeup
-from jobdeck.service import Service, load_job_modules
+from jobdeck.service import Service
 from jobdeck.store import jobs as job_rows
 from jobdeck.store.database import Database
+from jobdeck.wiring import Wiring, load_job_modules
 from tests.conftest import wait_for
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -66,7 +67,7 @@ def test_a_job_enqueued_by_another_process_starts_well_before_the_poll_interval(
     url = f"sqlite:///{target}"
     config = settings.load(database_url=url, data_dir=tmp_path / "data", poll_seconds=5.0, job_modules="jobdeck.demo")
     load_job_modules(config)
-    service = Service(config)
+    service = Service(Wiring(config))
     worker = service.worker(concurrency=1)
     thread = threading.Thread(target=worker.run)
     thread.start()

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from jobdeck import model
-from jobdeck.store import jobs, migrate
+from jobdeck.query import JobFilter, JobQuery
+from jobdeck.store import jobs, listing, migrate
 from jobdeck.store.database import Database
 from tests import pgserver
 
@@ -36,8 +37,8 @@ def test_upgrading_keeps_the_jobs_and_finds_them_by_description(at_0001: Databas
     new = jobs.submit(db, jobs.NewJob(type="noop", description="Nightly EXPORT after the upgrade"))
     with db.read() as conn:
         assert [jobs.get(conn, i).description for i in old] == [f"Nightly export {n}" for n in range(3)]
-        page = jobs.list_jobs(conn, jobs.JobFilter(q="export"))
-        one = jobs.list_jobs(conn, jobs.JobFilter(q="export 1"))
+        page = listing.list_jobs(conn, JobQuery(JobFilter(q="export")))
+        one = listing.list_jobs(conn, JobQuery(JobFilter(q="export 1")))
     assert [j.id for j in page.items] == [new, *reversed(old)]
     assert [j.id for j in one.items] == [old[1]]
 

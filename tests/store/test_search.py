@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from jobdeck.store import claim, jobs, schema, transitions
+from jobdeck.query import JobFilter, JobQuery
+from jobdeck.store import claim, jobs, listing, schema, transitions
 from jobdeck.store.database import Database
 
 
 def found(db: Database, text: str) -> list[int]:
     with db.read() as conn:
-        return [j.id for j in jobs.list_jobs(conn, jobs.JobFilter(q=text)).items]
+        return [j.id for j in listing.list_jobs(conn, JobQuery(JobFilter(q=text))).items]
 
 
 def submit(db: Database, *descriptions: str) -> list[int]:
@@ -35,7 +36,7 @@ def test_search_sees_a_description_a_running_job_changes(db: Database) -> None:
     (job_id,) = submit(db, "Preparing")
     with db.write() as conn:
         (held,) = claim.claim(db, conn, "w1", 1, lease_seconds=30)
-        assert transitions.describe(conn, job_id, held.lease_token, "Exporting 5,000 rows")
+        assert transitions.describe(conn, held.lease, "Exporting 5,000 rows")
     assert found(db, "preparing") == []
     assert found(db, "5,000 rows") == [job_id]
 

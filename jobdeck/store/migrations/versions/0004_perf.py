@@ -1,7 +1,7 @@
 """grid sorts by time columns, description search, retry_of index
 
 Revision ID: 0004_perf
-Revises: 0001
+Revises: 0002_websec
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_perf"
-down_revision = "0001"
+down_revision = "0002_websec"
 branch_labels = None
 depends_on = None
 
