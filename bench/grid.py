@@ -49,6 +49,10 @@ START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TYPES = [("sleep", "general", 0.35), ("noop", "general", 0.25), ("fail", "general", 0.10), ("import", "imports", 0.30)]
 #: (status, share): mostly finished jobs, as a real ledger is
 STATUSES = [("completed", 0.86), ("failed", 0.09), ("cancelled", 0.03), ("queued", 0.01), ("in_progress", 0.01)]
+#: The grid's sorts (store.jobs.SORTS but id, the default order every other row already times).
+SORTS = ["type", "description", "status", "created_at", "started_at", "ended_at", "failed_at", "run_by"]
+#: Words of descriptions: many matches, a rare one, one that matches nothing.
+SEARCHES = ["sleep #77", "#123456", "no such job"]
 COLUMNS = [
     "id", "type", "tab", "description", "status", "params", "run_by_id", "run_at", "queue", "priority", "attempt",
     "max_attempts", "created_at", "started_at", "ended_at", "failed_at", "error", "progress_done", "progress_total",
@@ -185,8 +189,13 @@ def scenarios(db: Database, user_id: int) -> Iterator[tuple[str, str, str, str, 
                     continue
                 where = f"tab = :tab{mine}{sql}"
                 yield who, tab, label, "deep", {**base, "cursor": cursor_at(db, where, {"tab": tab})}
-        yield who, "general", "sort=ended_at", "first", {"tab": "general", "limit": 50, "sort": "ended_at"}
-        yield who, "general", "q=words", "first", {"tab": "general", "limit": 50, "q": "sleep #77"}
+        sorts = SORTS if who == "admin" else ["ended_at"]
+        for sort in sorts:
+            for order in ("desc", "asc"):
+                params = {"tab": "general", "limit": 50, "sort": sort, "order": order}
+                yield who, "general", f"sort={sort} {order}", "first", params
+        for text in SEARCHES:
+            yield who, "general", f"q={text}", "first", {"tab": "general", "limit": 50, "q": text}
 
 
 def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.Console) -> list[list[str]]:
@@ -205,6 +214,7 @@ def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.
     for who, tab, label, depth, params in scenarios(db, args.user):
         p50, p95, count = measure(client, tokens[who], params, args.repeat)
         out.append([backend, who, tab, label, depth, str(count), f"{p50:.1f}", f"{p95:.1f}"])
+        console.print(" ".join(out[-1]))  # as it goes: a long run shows its rows before the table
     db.dispose()
     return out
 

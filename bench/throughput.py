@@ -47,7 +47,7 @@ from jobdeck.store.database import Database  # noqa: E402
 from jobdeck.wiring import Wiring  # noqa: E402
 
 PICKUP_TYPE = "bench_pickup"
-SQLITE_POLLED_SAMPLES = 30
+IDLE_CPU_SECONDS = 10.0
 #: Workers import this file under this name (JOBDECK_JOB_MODULES) to know the pickup probe.
 MODULE_NAME = "throughput"
 j = schema.jobs
@@ -80,7 +80,7 @@ class Backends:
         else:
             url = self._server().create_database(f"bench_{self.count}")
         db = Database(url)
-        migrate.upgrade(db)
+        migrate.upgrade(db, self.args.revision)
         db.dispose()
         return url
 
@@ -230,10 +230,24 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return result
 
 
+def idle_cpu(url: str, seconds: float) -> float:
+    """Share of one core an idle `jobdeck worker` process uses (its wake-up watcher, heartbeat, reaper)."""
+    import psutil
+
+    with idle_worker(url, False, 4) as (_, pid):
+        process = psutil.Process(pid)
+        before = process.cpu_times()
+        time.sleep(seconds)
+        after = process.cpu_times()
+    used = (after.user - before.user) + (after.system - before.system)
+    return 100 * used / seconds
+
+
 @contextlib.contextmanager
-def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database]:
+def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[tuple[Database, int]]:
     """A worker waiting for work: a `jobdeck worker` process, or a pool in this process (as `jobdeck serve`).
-    Yields the database handle to enqueue through: in-process wake-ups go to listeners of that same handle."""
+    Yields the database handle to enqueue through (in-process wake-ups go to listeners of that same handle)
+    and the worker's process id."""
     if embedded:
         config = settings.load(database_url=url, job_modules="jobdeck.demo", sqlite_synchronous=SYNCHRONOUS["mode"])
         service = Service(Wiring(config))
@@ -242,7 +256,7 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
         thread.start()
         try:
             time.sleep(0.5)
-            yield service.db
+            yield service.db, os.getpid()
         finally:
             worker.stop(0)
             thread.join()
@@ -263,7 +277,7 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
                     break
             time.sleep(0.05)
         time.sleep(0.5)  # past its first claim and reap: idle
-        yield db
+        yield db, proc.pid
     finally:
         proc.terminate()
         proc.wait()
@@ -292,7 +306,7 @@ def _percentile(values: list[float], fraction: float) -> float:
 def pickup(url: str, samples: int, embedded: bool, concurrency: int) -> Pickup:
     """Enqueue single jobs while the workers are idle, one at a time, and time each to the job's start."""
     enqueued: dict[int, tuple[float, float]] = {}
-    with idle_worker(url, embedded, concurrency) as via:
+    with idle_worker(url, embedded, concurrency) as (via, _):
         for _ in range(samples + 5):
             before = time.time()
             job_id = job_rows.submit(via, job_rows.NewJob(type=PICKUP_TYPE))
@@ -342,6 +356,12 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL", help="SQLite durability (default FULL)"
     )
+    parser.add_argument(
+        "--revision", default="head", help="migrate to this schema revision (e.g. 0001: what an index costs)"
+    )
+    parser.add_argument(
+        "--only", choices=["enqueue", "drain", "pickup"], action="append", help="run only these measures (repeatable)"
+    )
     parser.add_argument("--profile", type=pathlib.Path, help="record py-spy profiles of the drain workers here")
     args = parser.parse_args()
     # An in-process pool's LISTEN thread notices the throwaway server going away at the very end: not news.
@@ -352,6 +372,7 @@ def main() -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
 
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    only = set(args.only or ["enqueue", "drain", "pickup"])
     title = f"jobdeck throughput (SQLite synchronous={args.sqlite_synchronous}, "
     title += "PostgreSQL fsync off)" if args.pg_fast else "PostgreSQL durable defaults)"
     table = rich.table.Table("backend", "measurement", "result", title=title)
@@ -360,28 +381,31 @@ def main() -> None:
     dbs = Backends(args, tmp)
     try:
         for backend in backends:
-            url = dbs.url(backend)
-            rate = enqueue_single(url, args.enqueue_jobs)
-            table.add_row(backend, "enqueue, one at a time", f"{rate:,.0f} jobs/s")
-            rate = enqueue_batch(url, args.enqueue_jobs * 4, args.batch)
-            table.add_row(backend, f"enqueue, batches of {args.batch:,}", f"{rate:,.0f} jobs/s")
+            if "enqueue" in only:
+                url = dbs.url(backend)
+                rate = enqueue_single(url, args.enqueue_jobs)
+                table.add_row(backend, "enqueue, one at a time", f"{rate:,.0f} jobs/s")
+                rate = enqueue_batch(url, args.enqueue_jobs * 4, args.batch)
+                table.add_row(backend, f"enqueue, batches of {args.batch:,}", f"{rate:,.0f} jobs/s")
             counts = [1] if backend == "sqlite" else [int(p) for p in args.processes.split(",")]
-            for processes in counts:
+            for processes in counts if "drain" in only else []:
                 for threads in [int(c) for c in args.concurrency.split(",")]:
                     span, wall = drain(dbs.url(backend), args.jobs, processes, threads, args.profile)
                     what = f"drain {args.jobs:,} noop, {processes} process(es) x {threads} threads"
                     table.add_row(backend, what, f"{span:,.0f} jobs/s (with start-up: {wall:,.0f})")
                     console.print(f"{backend}: {what}: {span:,.0f} jobs/s")
-            for embedded in (False, True):
+            for embedded in (False, True) if "pickup" in only else ():
                 samples = args.pickup_samples
-                if backend == "sqlite" and not embedded:
-                    # No cross-process wake-up on SQLite: each probe waits out the poll interval, so take fewer.
-                    samples = min(samples, SQLITE_POLLED_SAMPLES)
                 result = pickup(dbs.url(backend), samples, embedded, 4)
                 where = "worker in the same process" if embedded else "worker in another process"
                 where += f", {samples} probes"
                 table.add_row(backend, f"pickup latency, {where}", str(result))
                 console.print(f"{backend}: pickup, {where}: {result}")
+            if "pickup" not in only:
+                continue
+            cpu = idle_cpu(dbs.url(backend), IDLE_CPU_SECONDS)
+            table.add_row(backend, f"idle worker process, CPU over {IDLE_CPU_SECONDS:.0f} s", f"{cpu:.2f}% of a core")
+            console.print(f"{backend}: idle worker CPU {cpu:.2f}% of a core")
     finally:
         dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)

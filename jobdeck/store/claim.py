@@ -29,15 +29,23 @@ def _claim_statement(postgresql: bool) -> sa.Update:
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
     if postgresql:
-        # A materialized CTE runs the locking SELECT exactly once; as a plain IN (subquery) the
-        # planner may re-run it and lock, and claim, more rows than LIMIT.
-        chosen = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
-        target = j.c.id.in_(sa.select(chosen.c.id))
-    else:
-        target = j.c.id.in_(candidates.scalar_subquery())
+        # The locked ids travel as one array, computed once (an InitPlan) before the update runs, and the
+        # update finds them by primary key. Its plan cannot depend on what the statistics say about how
+        # many jobs are queued: as `id IN (subquery)` on a ledger analysed while nothing was queued, the
+        # planner joins every queued row against the batch (a nested-loop semi join: queued x batch per
+        # claim) until the table is analysed again. The outer statement repeats no `status` test on
+        # purpose: the candidates are locked rows re-checked as queued under their lock, and a status
+        # test would let the planner walk the partial queued index again instead of the primary key.
+        locked = candidates.with_for_update(skip_locked=True).scalar_subquery()
+        target = j.c.id == sa.any_(sa.func.array(locked))
+        return _claim_update(target)
+    return _claim_update(sa.and_(j.c.id.in_(candidates.scalar_subquery()), j.c.status == model.Status.QUEUED.value))
+
+
+def _claim_update(target: sa.ColumnElement[bool]) -> sa.Update:
     return (
         sa.update(j)
-        .where(target, j.c.status == model.Status.QUEUED.value)
+        .where(target)
         .values(
             status=model.Status.IN_PROGRESS.value,
             worker_id=sa.bindparam("worker_id", type_=sa.String),

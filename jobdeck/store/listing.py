@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from jobdeck import errors, model
 from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
-from jobdeck.store import rows, schema
+from jobdeck.store import rows, schema, search
 
 j = schema.jobs
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -28,9 +28,10 @@ SORTS: dict[str, sa.ColumnElement[Any]] = {
     "description": j.c.description,
     "status": j.c.status,
     "created_at": j.c.created_at,
-    "started_at": _nullable(j.c.started_at, EPOCH),
-    "ended_at": _nullable(j.c.ended_at, EPOCH),
-    "failed_at": _nullable(j.c.failed_at, EPOCH),
+    # The same expressions as the sort indexes in schema.TIME_SORT_INDEXES.
+    "started_at": schema.time_or_epoch(j.c.started_at),
+    "ended_at": schema.time_or_epoch(j.c.ended_at),
+    "failed_at": schema.time_or_epoch(j.c.failed_at),
     "run_by": _nullable(schema.users.c.username, ""),
 }
 TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}
@@ -129,7 +130,7 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
         clauses.append(j.c.id < _id_after(end))
     if flt.q:
         text = flt.q.strip()
-        by_text = j.c.description.icontains(text, autoescape=True)
+        by_text = search.description_contains(text)
         if text.isdecimal() and len(text) < 19:  # isdigit() admits "¹" and "①", which int() refuses
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:

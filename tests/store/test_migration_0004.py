@@ -1,0 +1,56 @@
+"""Migration 0004 (sort indexes, description search) on a database already holding jobs: nothing is lost."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Iterator
+
+import pytest
+
+from jobdeck import model
+from jobdeck.query import JobFilter, JobQuery
+from jobdeck.store import jobs, listing, migrate
+from jobdeck.store.database import Database
+from tests import pgserver
+
+
+@pytest.fixture
+def at_0001(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """A fresh database at revision 0001 (before this migration)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    else:
+        server = request.getfixturevalue("pg")
+        if not isinstance(server, pgserver.PostgresServer):
+            pytest.skip("needs the test session's own PostgreSQL server to create a database")
+        url = server.create_database("migration_0004")
+    db = Database(url)
+    migrate.upgrade(db, "0001")
+    yield db
+    db.dispose()
+
+
+def test_upgrading_keeps_the_jobs_and_finds_them_by_description(at_0001: Database) -> None:
+    db = at_0001
+    old = jobs.submit_many(db, [jobs.NewJob(type="noop", description=f"Nightly export {n}") for n in range(3)])
+    migrate.upgrade(db)
+    new = jobs.submit(db, jobs.NewJob(type="noop", description="Nightly EXPORT after the upgrade"))
+    with db.read() as conn:
+        assert [jobs.get(conn, i).description for i in old] == [f"Nightly export {n}" for n in range(3)]
+        page = listing.list_jobs(conn, JobQuery(JobFilter(q="export")))
+        one = listing.list_jobs(conn, JobQuery(JobFilter(q="export 1")))
+    assert [j.id for j in page.items] == [new, *reversed(old)]
+    assert [j.id for j in one.items] == [old[1]]
+
+
+def test_downgrading_to_0001_keeps_the_jobs(at_0001: Database) -> None:
+    db = at_0001
+    migrate.upgrade(db)
+    ids = jobs.submit_many(db, [jobs.NewJob(type="noop", description="kept") for _ in range(2)])
+    from alembic import command
+
+    with db.write() as conn:
+        command.downgrade(migrate._config(conn), "0001")
+    assert migrate.current(db) == "0001"
+    with db.read() as conn:
+        assert [jobs.get(conn, i).status for i in ids] == [model.Status.QUEUED] * 2
