@@ -82,7 +82,25 @@
       .finally(function () { window.setTimeout(refresh, REFRESH_MS); });
   }
 
+  // The filters leave out the fields left blank: a short address to share, and no empty date for the
+  // server to refuse.
+  function dropEmptyFilters(event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.filters")) {
+      return;
+    }
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && value !== "") {
+        params.append(name, value);
+      }
+    });
+    event.preventDefault();
+    window.location.assign(form.action + "?" + params.toString());
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.addEventListener("submit", dropEmptyFilters);
     localize(document);
     window.setTimeout(refresh, REFRESH_MS);
   });
