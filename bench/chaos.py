@@ -499,7 +499,7 @@ def measure(db: Database, cfg: Config, work: Workload, run: Run) -> Results:
         for job_type, error in conn.execute(sa.select(j.c.type, j.c.error).where(j.c.status == "failed")):
             if job_type == "fail" and error == FAIL_MESSAGE:
                 res.failed_on_purpose += 1
-            elif (error or "").startswith("Worker lost"):
+            elif (error or "").startswith(("Worker lost", model.WORKER_STOPPED)):
                 res.failed_worker_lost += 1
             else:
                 res.failed_otherwise += 1
@@ -527,7 +527,7 @@ def measure(db: Database, cfg: Config, work: Workload, run: Run) -> Results:
             if (
                 reaped
                 and c.old_lease_expires_at is not None
-                and (c.new_status == "queued" or (c.error or "").startswith("Worker lost"))
+                and (c.new_status == "queued" or (c.error or "").startswith(("Worker lost", model.WORKER_STOPPED)))
             ):
                 res.reclaims += 1
                 after_expiry.append(epoch(c.at) - epoch(c.old_lease_expires_at))

@@ -40,6 +40,7 @@ from jobdeck.service import Service  # noqa: E402
 from jobdeck.store import migrate  # noqa: E402
 from jobdeck.store.database import Database  # noqa: E402
 from jobdeck.web.app import create_app  # noqa: E402
+from jobdeck.wiring import Wiring  # noqa: E402
 
 PASSWORD = "bench password 1"
 BATCH = 50_000
@@ -194,7 +195,7 @@ def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.
     seconds = fill(db, args.jobs, args.users, args.seed)
     console.print(f"[{backend}] inserted {args.jobs:,} jobs from {args.users:,} users in {seconds:.1f} s")
     config = settings.load(database_url=url, workers=0, data_dir=pathlib.Path(args.tmp))
-    service = Service(config, db=db)
+    service = Service(Wiring(config, db=db))
     client = TestClient(create_app(service))
     tokens = {}
     for who, name in (("admin", "user0001"), ("user", f"user{args.user:04d}")):

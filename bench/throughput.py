@@ -44,6 +44,7 @@ from jobdeck.service import Service  # noqa: E402
 from jobdeck.store import jobs as job_rows  # noqa: E402
 from jobdeck.store import migrate, rows, schema  # noqa: E402
 from jobdeck.store.database import Database  # noqa: E402
+from jobdeck.wiring import Wiring  # noqa: E402
 
 PICKUP_TYPE = "bench_pickup"
 SQLITE_POLLED_SAMPLES = 30
@@ -235,7 +236,7 @@ def idle_worker(url: str, embedded: bool, concurrency: int) -> Iterator[Database
     Yields the database handle to enqueue through: in-process wake-ups go to listeners of that same handle."""
     if embedded:
         config = settings.load(database_url=url, job_modules="jobdeck.demo", sqlite_synchronous=SYNCHRONOUS["mode"])
-        service = Service(config)
+        service = Service(Wiring(config))
         worker = service.worker(concurrency)
         thread = threading.Thread(target=worker.run, daemon=True)
         thread.start()

@@ -1,10 +1,14 @@
-"""The one visibility rule: who may see, download, cancel, retry and start what. Deny by default."""
+"""The one visibility rule: who may see, download, cancel, retry and start what, and which log lines they
+may read. Deny by default."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 from jobdeck import model
+
+#: How a failure's traceback starts in the job log.
+TRACEBACK = "Traceback (most recent call last)"
 
 #: Who may start a job type from the page or the API.
 Audience = Literal["admins", "everyone"]
@@ -39,3 +43,11 @@ def can_start(user: model.User | None, audience: Audience) -> bool:
 
 def can_retry(user: model.User | None, job: model.Job, audience: Audience) -> bool:
     return can_view(user, job) and job.status is model.Status.FAILED and can_start(user, audience)
+
+
+def visible_log(user: model.User | None, lines: list[model.LogLine]) -> list[model.LogLine]:
+    """The job log as this user may read it: a failure's traceback (server paths, code) is for admins only;
+    everyone who may see the job reads the error message itself on the job."""
+    if user is not None and user.is_admin and not user.disabled:
+        return lines
+    return [line for line in lines if not line.message.startswith(TRACEBACK)]

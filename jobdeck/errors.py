@@ -101,3 +101,23 @@ class NotAuthenticated(JobdeckError):
 
 class CsrfRejected(JobdeckError):
     """The request did not carry this session's CSRF token, or came from another site; reload the page and retry."""
+
+
+class TokenNotFound(JobdeckError):
+    """No such API token."""
+
+
+class JobFailed(JobdeckError):
+    """The job could not do its work; the message says why."""
+
+
+class WorkerStuck(JobdeckError):
+    """Too many jobs ran past their time limit without stopping; the worker stops so that its supervisor restarts it."""
+
+
+class DatabaseFailed(JobdeckError):
+    """A database statement failed."""
+
+
+class DatabaseUnavailable(DatabaseFailed):
+    """The database could not be reached for a moment (a restart, a network blip); worth retrying."""

@@ -9,6 +9,7 @@ import os
 import pathlib
 import secrets
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO, Protocol
 
@@ -19,6 +20,8 @@ from jobdeck.store import schema
 from jobdeck.store.database import Database
 
 CHUNK_BYTES = 1024 * 1024
+#: The longest file name kept (what most file systems allow).
+MAX_NAME_CHARS = 255
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +37,19 @@ def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
             yield chunk
     else:
         yield from source
+
+
+def clean_name(name: str) -> str:
+    """A file name safe to show and to offer back: no folders, no control, invisible or direction-changing
+    characters, no leading or trailing dots and spaces, at most MAX_NAME_CHARS characters (the extension
+    kept). Empty when nothing usable is left."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    base = base.strip().strip(". ")
+    if len(base) > MAX_NAME_CHARS:
+        suffix = pathlib.PurePath(base).suffix[:20]
+        base = base[: MAX_NAME_CHARS - len(suffix)] + suffix
+    return base
 
 
 def new_key() -> str:

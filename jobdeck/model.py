@@ -39,6 +39,20 @@ def can_transition(old: Status, new: Status) -> bool:
     return (old, new) in TRANSITIONS
 
 
+#: how the failure of a job begins when its worker died on every attempt
+WORKER_STOPPED = "The worker running this job stopped"
+
+
+def worker_stopped(times: int, worker: str, cause: str) -> str:
+    """The error of a job whose runs kept ending with a dead worker; `worker` names the last one."""
+    return f"{WORKER_STOPPED} {times} time{'' if times == 1 else 's'} (last: {worker}, {cause})"
+
+
+def stopped_its_workers(job: Job) -> bool:
+    """A poison job: every run ended with a dead worker, so running it again may stop another one."""
+    return job.status is Status.FAILED and (job.error or "").startswith(WORKER_STOPPED)
+
+
 class Tab(enum.StrEnum):
     GENERAL = "general"  #: system activity
     IMPORTS = "imports"  #: import operations
@@ -130,11 +144,24 @@ class LogLine:
 
 
 @dataclasses.dataclass(frozen=True)
+class Lease:
+    """A worker's hold on one job: while the job is In Progress under this token, the worker may write
+    to it; once the job was reclaimed, released or ended, every write under the lease changes nothing."""
+
+    job_id: int
+    token: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Claimed:
     """A job a worker holds: the row as claimed and the token that fences its writes."""
 
     job: Job
     lease_token: str
+
+    @property
+    def lease(self) -> Lease:
+        return Lease(self.job.id, self.lease_token)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,25 +1,28 @@
-"""The operations the web pages, the API and the CLI share. Access is checked here, once, for all of them."""
+"""Jobs and imports: the operations the web pages, the API and the CLI share. Access is checked here, once,
+for all of them."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
-from jobdeck import access, errors, files, metrics, model, passwords
+from jobdeck import access, accounts, errors, model
+from jobdeck.files import FileStore
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
-from jobdeck.runner.registry import REGISTRY, JobType, Registry
+from jobdeck.query import JobQuery
+from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
-from jobdeck.store import auth as auth_rows
 from jobdeck.store import jobs as job_rows
-from jobdeck.store import migrate, transitions
-from jobdeck.store import users as user_rows
+from jobdeck.store import listing, transitions
+from jobdeck.store import stats as job_stats
 from jobdeck.store.database import Database
+from jobdeck.wiring import Wiring
 
 _RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
 
@@ -33,75 +36,80 @@ def safe_run_at(path: str | None) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class JobDetail:
+    """A job as its reader may see it: titled, with its subtasks, files and the log lines they may read."""
+
     job: model.Job
+    title: str  #: the job type's title (the grid's Job column)
     subtasks: list[model.Subtask]
     files: list[model.JobFile]
     log: list[model.LogLine]
 
 
-class Service:
-    """One per process: the database, the file store, the job types, and the settings they came from."""
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """A stored file that a new job takes as its Input File."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        db: Database | None = None,
-        file_store: files.FileStore | None = None,
-        registry: Registry | None = None,
-    ) -> None:
-        self.settings = settings
-        self.db = db or Database(
-            settings.resolved_database_url,
-            pool_size=max(5, settings.workers + 5),
-            sqlite_synchronous=settings.sqlite_synchronous,
-            idle_in_transaction_timeout_s=settings.lease_seconds,
-        )
-        self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
-        self.registry = registry or REGISTRY
-        metrics.watch(self.db, live_within_s=settings.lease_seconds)
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    storage_key: str
+
+    @classmethod
+    def of(cls, f: model.JobFile) -> InputFile:
+        return cls(f.name, f.content_type, f.size, f.sha256, f.storage_key)
+
+
+class Service:
+    """Jobs and imports over one process's wiring (its database, file store, job types and settings)."""
+
+    def __init__(self, wiring: Wiring) -> None:
+        self.wiring = wiring
+        self.accounts = accounts.Accounts(wiring.db, wiring.settings)
+
+    # What the service works with is the wiring's, read through: one object owns each of them.
+    @property
+    def settings(self) -> Settings:
+        return self.wiring.settings
+
+    @property
+    def db(self) -> Database:
+        return self.wiring.db
+
+    @property
+    def files(self) -> FileStore:
+        return self.wiring.files
+
+    @property
+    def registry(self) -> Registry:
+        return self.wiring.registry
 
     @classmethod
     def open(cls, settings: Settings, *, upgrade: bool = True) -> Service:
-        """Connect, bring an empty or older schema up to date, and import the job modules."""
-        load_job_modules(settings)
-        service = cls(settings)
-        if upgrade:
-            migrate.ensure(service.db)
-        else:
-            migrate.check(service.db)
-        target_registry.ensure_tables(service.db)
-        return service
+        """The service over a newly opened wiring (see Wiring.open)."""
+        return cls(Wiring.open(settings, upgrade=upgrade))
 
     def close(self) -> None:
-        self.db.dispose()
+        self.wiring.close()
 
-    # -- users ---------------------------------------------------------------------------------
+    def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
+        """A worker pool from this process's wiring."""
+        return self.wiring.worker(concurrency, **overrides)
+
+    # -- users (accounts own them; these stay for the callers that hold a Service) -------------------
     def create_user(
         self, username: str, password: str, *, is_admin: bool = False, display_name: str = ""
     ) -> model.User:
-        username = username.strip()
-        if not re.fullmatch(r"[A-Za-z0-9._@-]{1,150}", username):
-            raise errors.InvalidParams("A username is 1-150 letters, digits, dots, dashes, underscores or @.")
-        passwords.check_policy(password)
-        with self.db.write() as conn:
-            return user_rows.create(conn, username, display_name, passwords.hash_password(password), is_admin)
+        return self.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
 
     def users(self) -> list[model.User]:
-        with self.db.read() as conn:
-            return user_rows.list_all(conn)
+        return self.accounts.users()
 
     def set_disabled(self, username: str, disabled: bool) -> model.User:
-        """Disable (or enable) an account; disabling ends its sessions and API tokens at once."""
-        with self.db.write() as conn:
-            user = user_rows.by_username(conn, username)
-            user_rows.set_disabled(conn, user.id, disabled)
-            if disabled:
-                auth_rows.revoke_user(conn, user.id)
-            return user_rows.get(conn, user.id)
+        return self.accounts.set_disabled(username, disabled)
 
     def user(self, username: str) -> model.User:
-        with self.db.read() as conn:
-            return user_rows.by_username(conn, username)
+        return self.accounts.user(username)
 
     # -- job types -----------------------------------------------------------------------------
     def job_types_for(self, user: model.User) -> list[JobType]:
@@ -116,6 +124,26 @@ class Service:
             raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
         return job_type
 
+    def startable_type(self, user: model.User, name: str) -> JobType:
+        """A job type this user may start by name (those GET /job-types lists); an internal type, such as the
+        import that only an upload starts, is refused exactly like a missing one."""
+        job_type = self.job_type_for(user, name)
+        if job_type.tab is not model.Tab.GENERAL:
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
+        return job_type
+
+    def checked_params(self, job_type: JobType, params: dict[str, Any]) -> dict[str, Any]:
+        """The type's validated params, refused when their JSON exceeds JOBDECK_MAX_PARAMS_BYTES (a type
+        without a params model accepts any object, so this is its only bound)."""
+        clean = job_type.validate_params(params)
+        size = len(json.dumps(clean, separators=(",", ":"), default=str).encode())
+        limit = self.settings.max_params_bytes
+        if size > limit:
+            raise errors.InvalidParams(
+                f"params: {size:,} bytes of JSON, more than the limit of {limit:,} (JOBDECK_MAX_PARAMS_BYTES)."
+            )
+        return clean
+
     # -- starting jobs -------------------------------------------------------------------------
     def start_job(
         self,
@@ -127,53 +155,28 @@ class Service:
         idempotency_key: str | None = None,
     ) -> model.Job:
         """Enqueue a job as `user` (None: the system), after checking they may start its type."""
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        clean = job_type.validate_params(params or {})
-        new = job_rows.NewJob(
-            type=job_type.name,
-            tab=job_type.tab,
-            description=job_type.description_for(clean),
-            params=clean,
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        clean = self.checked_params(job_type, params or {})
+        new = job_type.new_job(
+            clean,
             run_by_id=user.id if user else None,
             run_at=safe_run_at(run_at),
-            queue=job_type.queue,
-            max_attempts=job_type.max_attempts,
             idempotency_key=idempotency_key,
         )
-        with self.db.write() as conn:
-            return job_rows.get(conn, job_rows.submit(self.db, new, conn))
+        return self._submit(new)
 
     def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
-        job_type = self.registry.get(type_name) if user is None else self.job_type_for(user, type_name)
-        clean = job_type.validate_params(params)
-        new = job_rows.NewJob(
-            type=job_type.name,
-            tab=job_type.tab,
-            description=job_type.description_for(clean),
-            params=clean,
-            run_by_id=user.id if user else None,
-            queue=job_type.queue,
-            max_attempts=job_type.max_attempts,
-        )
+        job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
+        new = job_type.new_job(self.checked_params(job_type, params), run_by_id=user.id if user else None)
         return job_rows.submit_many(self.db, [new] * count)
 
     # -- reading jobs --------------------------------------------------------------------------
-    def list_jobs(
-        self,
-        user: model.User,
-        flt: job_rows.JobFilter,
-        *,
-        sort: str = "id",
-        order: str = "desc",
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> model.Page:
+    def list_jobs(self, user: model.User, query: JobQuery) -> model.Page:
         """A page of the jobs this user may see (the visibility rule applied inside the query)."""
         if not access.can_list(user):
             return model.Page(items=[], next_cursor=None)
-        flt = dataclasses.replace(flt, visible_to=access.visible_to(user))
         with self.db.read() as conn:
-            return job_rows.list_jobs(conn, flt, sort=sort, order=order, limit=limit, cursor=cursor)
+            return listing.list_jobs(conn, query.filtered(visible_to=access.visible_to(user)))
 
     def get_job(self, user: model.User | None, job_id: int) -> model.Job:
         """The job, if this user may see it; JobNotFound otherwise, exactly as for a missing job."""
@@ -190,17 +193,22 @@ class Service:
                 raise errors.JobNotFound()
             return JobDetail(
                 job=job,
+                title=self.title(job.type),
                 subtasks=job_rows.subtasks(conn, job_id),
                 files=job_rows.files(conn, job_id),
-                log=job_rows.log_lines(conn, job_id),
+                log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
             )
+
+    def title(self, type_name: str) -> str:
+        """A job type's title; a type no module registers any more is shown by its name."""
+        return self.registry.get(type_name).title if type_name in self.registry else type_name
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:
         """A job's file and its bytes, checked against the same job row the user may see."""
         with self.db.read() as conn:
             job = job_rows.get(conn, job_id)
             if not access.can_view(user, job):
-                raise errors.FileNotFound()
+                raise errors.JobNotFound()  # exactly as for a missing job: no hint that the job exists
             job_file = job_rows.get_file(conn, job_id, file_id)
         return job_file, self.files.open(job_file.storage_key)
 
@@ -222,48 +230,28 @@ class Service:
         job_type = self.registry.get(job.type) if job.type in self.registry else None
         if job_type is None or user is None or not access.can_retry(user, job, job_type.audience):
             raise errors.InvalidTransition(f"Job {job_id} is {job.status.value}; only failed jobs can be retried.")
-        new = job_rows.NewJob(
-            type=job.type,
-            tab=job.tab,
-            description=job.description,
-            params=job.params,
-            run_by_id=job.run_by_id,
-            run_at=job.run_at,
-            queue=job.queue,
-            max_attempts=job.max_attempts,
-            retry_of=job.id,
+        if model.stopped_its_workers(job) and not user.is_admin:
+            raise errors.InvalidTransition(
+                f"Job {job_id} cannot be retried: {job.error}. Only an administrator may retry it."
+            )
+        new = job_type.new_job(
+            job.params, description=job.description, run_by_id=job.run_by_id, run_at=job.run_at, retry_of=job.id
         )
-        with self.db.write() as conn:
-            new_id = job_rows.submit(self.db, new, conn)
-            for f in job_rows.files(conn, job.id):
-                if f.kind is model.FileKind.INPUT:
-                    transitions.add_file(conn, new_id, f.kind, f.name, f.content_type, f.size, f.sha256, f.storage_key)
-            return job_rows.get(conn, new_id)
+        return self._submit(new)
 
-    def stats(self) -> job_rows.Stats:
+    def stats(self) -> job_stats.Stats:
+        """Jobs by status, the oldest queued job, and the workers heard from within a lease."""
         with self.db.read() as conn:
-            return job_rows.stats(conn, live_within_s=self.settings.lease_seconds)
-
-    # -- running -------------------------------------------------------------------------------
-    def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
-        s = self.settings
-        options: dict[str, Any] = {
-            "concurrency": concurrency if concurrency is not None else max(1, s.workers),
-            "lease_seconds": s.lease_seconds,
-            "heartbeat_seconds": s.resolved_heartbeat_seconds,
-            "reap_seconds": s.resolved_reap_seconds,
-            "poll_seconds": s.poll_seconds,
-            "shutdown_grace_seconds": s.shutdown_grace_seconds,
-            "prefetch": s.prefetch,
-            "config": s,
-        }
-        options.update(overrides)
-        return Worker(self.db, self.files, self.registry, **options)
+            return job_stats.stats(conn, live_within_s=self.settings.lease_seconds)
 
     # -- imports -------------------------------------------------------------------------------
     def import_targets(self) -> list[target_registry.Target]:
         """Every registered import target."""
         return target_registry.TARGETS.all()
+
+    def import_target(self, name: str) -> target_registry.Target:
+        """The import target of this name; UnknownTarget otherwise."""
+        return target_registry.TARGETS.get(name)
 
     def start_import(
         self,
@@ -279,63 +267,32 @@ class Service:
         run_at: str | None = "/imports/new",
     ) -> model.Job:
         """Store an upload and queue its import, the file recorded as the job's Input File in the same transaction."""
-        chosen = target_registry.TARGETS.get(target)
+        chosen = self.import_target(target)
         name = upload.clean_filename(filename)
         job_type = self.job_type_for(user, import_job.JOB_TYPE)
-        params = job_type.validate_params(
-            {
-                "target": chosen.name,
-                "filename": name,
-                "on_error": upload.check_on_error(on_error),
-                "dry_run": bool(dry_run),
-                "encoding": upload.check_encoding(encoding),
-                "delimiter": upload.check_delimiter(delimiter),
-            }
+        options = upload.import_params(
+            chosen.name, name, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
         )
-        limit_mb = self.settings.max_upload_mb
+        new = job_type.new_job(job_type.validate_params(options), run_by_id=user.id, run_at=safe_run_at(run_at))
+        stored = upload.store(self.files, source, name, self.settings.max_upload_mb)
         try:
-            stored = self.files.put(source, max_bytes=limit_mb * 1024 * 1024)
-        except errors.FileTooLarge:
-            raise errors.FileTooLarge(
-                f"{name} is larger than the upload limit of {limit_mb:,} MB (JOBDECK_MAX_UPLOAD_MB)."
-            ) from None
-        try:
-            upload.check_content(next(iter(self.files.open(stored.key)), b"")[:4096], name)
-            new = job_rows.NewJob(
-                type=job_type.name,
-                tab=job_type.tab,
-                description=job_type.description_for(params),
-                params=params,
-                run_by_id=user.id,
-                run_at=safe_run_at(run_at),
-                queue=job_type.queue,
-                max_attempts=job_type.max_attempts,
+            return self._submit(
+                new, [InputFile(name, upload.content_type(name), stored.size, stored.sha256, stored.key)]
             )
-            with self.db.write() as conn:
-                job_id = job_rows.submit(self.db, new, conn)
-                transitions.add_file(
-                    conn,
-                    job_id,
-                    model.FileKind.INPUT,
-                    name,
-                    upload.content_type(name),
-                    stored.size,
-                    stored.sha256,
-                    stored.key,
-                )
-                return job_rows.get(conn, job_id)
         except BaseException:
             self.files.delete(stored.key)
             raise
 
-
-def load_job_modules(settings: Settings) -> None:
-    """Import the modules that register job types and import targets (JOBDECK_JOB_MODULES), after
-    jobdeck's own job types."""
-    for name in ["jobdeck.runner.builtin", *settings.job_module_names]:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            raise errors.ConfigInvalid(
-                f"JOBDECK_JOB_MODULES={settings.job_modules!r}: cannot import {name}: {exc}"
-            ) from exc
+    def _submit(self, new: job_rows.NewJob, inputs: Iterable[InputFile] = ()) -> model.Job:
+        """Enqueue a job with its input files in one transaction: both are in the ledger, or neither. A retry
+        takes the input files of the job it retries."""
+        with self.db.write() as conn:
+            job_id = job_rows.submit(self.db, new, conn)
+            if new.retry_of is not None:
+                earlier = job_rows.files(conn, new.retry_of)
+                inputs = [*inputs, *(InputFile.of(f) for f in earlier if f.kind is model.FileKind.INPUT)]
+            for f in inputs:
+                transitions.add_file(
+                    conn, job_id, model.FileKind.INPUT, f.name, f.content_type, f.size, f.sha256, f.storage_key
+                )
+            return job_rows.get(conn, job_id)

@@ -14,6 +14,9 @@ import sqlalchemy as sa
 
 from jobdeck import errors
 
+#: How /metrics labels workers (jobdeck.metrics): by id, by host name, or not at all.
+MetricsWorkerLabel = Literal["id", "host", "none"]
+
 
 class Settings(pydantic_settings.BaseSettings):
     model_config = pydantic_settings.SettingsConfigDict(env_prefix="JOBDECK_", extra="ignore", frozen=True)
@@ -53,7 +56,7 @@ class Settings(pydantic_settings.BaseSettings):
     #: idle session lifetime and absolute session lifetime.
     session_idle_minutes: int = pydantic.Field(default=120, ge=1)
     session_max_hours: int = pydantic.Field(default=12, ge=1)
-    #: failed logins per account before it is locked for login_lock_minutes.
+    #: failed logins from one client address before it is refused for login_lock_minutes.
     login_max_failures: int = pydantic.Field(default=5, ge=1)
     login_lock_minutes: int = pydantic.Field(default=15, ge=1)
     #: import limits.
@@ -63,6 +66,25 @@ class Settings(pydantic_settings.BaseSettings):
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
     import_max_xlsx_uncompressed_mb: int = pydantic.Field(default=500, ge=1)
     import_fallback_encoding: str = "cp1252"
+    #: how /metrics labels worker heartbeats: "id" (host:pid:random, a new series at every start),
+    #: "host" (one series per host name) or "none" (one series for all workers).
+    metrics_worker_label: MetricsWorkerLabel = "id"
+    #: failed logins for one account name, from all addresses together, before it is locked for
+    #: login_lock_minutes (login_max_failures counts per client address, and bites first).
+    login_max_failures_per_account: int = pydantic.Field(default=20, ge=1)
+    #: the longest lifetime an API token may be given at creation.
+    token_max_days: int = pydantic.Field(default=30, ge=1, le=3650)
+    #: the largest parameters a job may be started with, as JSON.
+    max_params_bytes: int = pydantic.Field(default=64 * 1024, ge=1024)
+    #: seconds a job may run when its type names no limit of its own; 0: no limit.
+    job_timeout_seconds: float = pydantic.Field(default=3600.0, ge=0)
+    #: how long a job past its limit has to stop before it is failed and its thread abandoned.
+    timeout_grace_seconds: float = pydantic.Field(default=10.0, ge=0)
+    #: a worker holding this many abandoned threads stops (exit status 4) so that it is restarted.
+    max_abandoned_threads: int = pydantic.Field(default=4, ge=1)
+    #: an import reads its file in a child process with this much address space and CPU time at most.
+    import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
+    import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

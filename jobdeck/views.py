@@ -1,4 +1,5 @@
-"""Jobs as the API's JSON shapes (JobSummary, job detail): one conversion that the web API and the CLI share."""
+"""Jobs as people and programs read them: the API's JSON shapes (JobSummary, the job document), the status
+words and the time formats. The web API, the pages and the CLI all take them from here."""
 
 from __future__ import annotations
 
@@ -8,14 +9,39 @@ from typing import Any
 from jobdeck import model
 from jobdeck.service import JobDetail
 
+#: What the page and the CLI call each status (the seed's words); storage keeps the lowercase enum values.
+STATUS_LABELS = {
+    "queued": "Queued",
+    "in_progress": "In Progress",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
 
-def timestamp(value: dt.datetime | None) -> str | None:
-    """ISO 8601 in UTC with a `Z` suffix; naive values are taken as UTC, as the ledger stores them."""
-    if value is None:
-        return None
+
+def status_label(value: object) -> str:
+    """The word for a job's or a subtask's status."""
+    key = value.value if isinstance(value, model.Status | model.SubtaskStatus) else str(value)
+    return STATUS_LABELS.get(key, key.replace("_", " ").title())
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Naive values are taken as UTC, as the ledger stores them."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(dt.UTC)
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with a `Z` suffix: the API's times, and the page's machine-readable ones."""
+    if value is None:
+        return None
+    return _utc(value).isoformat().replace("+00:00", "Z")
+
+
+def clock(value: dt.datetime | None) -> str:
+    """A time as people read it, in UTC to the second: `2026-01-02 03:04:05`; empty for none."""
+    return _utc(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
 def download_url(job_id: int, file_id: int) -> str:
@@ -62,7 +88,7 @@ def subtask(s: model.Subtask) -> dict[str, Any]:
 
 
 def job_detail(detail: JobDetail) -> dict[str, Any]:
-    """The detail view: JobSummary plus where it was started, its error, files and subtasks."""
+    """JobSummary plus where it was started, its error, files and subtasks."""
     job = detail.job
     return {
         **job_summary(job),
@@ -82,7 +108,7 @@ def log_line(line: model.LogLine) -> dict[str, Any]:
     return {"at": timestamp(line.at), "level": line.level, "message": line.message}
 
 
-def job_document(detail: JobDetail, title: str) -> dict[str, Any]:
+def job_document(detail: JobDetail) -> dict[str, Any]:
     """What `GET /api/v1/jobs/{id}` and `jobdeck jobs show --json` return: the detail view, the job type's
-    title (the grid's Job column) and the job's log lines."""
-    return {**job_detail(detail), "title": title, "log": [log_line(line) for line in detail.log]}
+    title (the grid's Job column) and the log lines the reader may see."""
+    return {**job_detail(detail), "title": detail.title, "log": [log_line(line) for line in detail.log]}

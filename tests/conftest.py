@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from jobdeck import model, settings
 from jobdeck.runner.registry import REGISTRY
-from jobdeck.service import Service, load_job_modules
+from jobdeck.service import Service
 from jobdeck.store import migrate, schema
 from jobdeck.store.database import Database
+from jobdeck.wiring import Wiring, load_job_modules
 from tests import pgserver
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -104,7 +105,7 @@ def test_settings(database_url: str, tmp_path: pathlib.Path) -> settings.Setting
 @pytest.fixture
 def service(test_settings: settings.Settings, db: Database) -> Iterator[Service]:
     load_job_modules(test_settings)
-    svc = Service(test_settings, db=db, registry=REGISTRY)
+    svc = Service(Wiring(test_settings, db=db, registry=REGISTRY))
     yield svc
 
 

@@ -1,53 +1,30 @@
-"""The visibility rule through the service: who lists, sees and acts on which jobs."""
+"""The visibility rule: who sees what, and which log lines they read. (Through the service: tests/test_service.py.)"""
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 
-import pytest
-
-from jobdeck import errors, model
+from jobdeck import access, model
 from jobdeck.service import Service
-from jobdeck.store import jobs as job_rows
+
+ADMIN = model.User(id=1, username="ada", display_name="Ada", is_admin=True)
+ALICE = model.User(id=2, username="alice", display_name="Alice", is_admin=False)
 
 
-def test_a_disabled_user_lists_no_jobs_as_they_may_view_none(service: Service, alice: model.User) -> None:
-    job = service.start_job(alice, "t_echo")
-    disabled = dataclasses.replace(alice, disabled=True)
-    with pytest.raises(errors.JobNotFound):
-        service.get_job(disabled, job.id)
-    assert service.list_jobs(disabled, job_rows.JobFilter()).items == []
+def lines(*messages: str) -> list[model.LogLine]:
+    at = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+    return [model.LogLine(id=i, job_id=7, at=at, level="error", message=m) for i, m in enumerate(messages)]
 
 
-def test_an_ordinary_user_lists_only_the_jobs_they_started(
-    service: Service, alice: model.User, bob: model.User
-) -> None:
-    service.start_job(alice, "t_echo")
-    service.start_job(bob, "t_echo")
-    page = service.list_jobs(alice, job_rows.JobFilter())
-    assert [j.run_by for j in page.items] == ["alice"]
+def test_an_admin_reads_every_log_line_tracebacks_included() -> None:
+    log = lines("starting", "Traceback (most recent call last):\n  File ...", "boom")
+    assert access.visible_log(ADMIN, log) == log
 
 
-def test_an_admin_lists_every_job(service: Service, admin: model.User, alice: model.User) -> None:
-    service.start_job(alice, "t_echo")
-    service.start_job(None, "t_echo")
-    assert len(service.list_jobs(admin, job_rows.JobFilter()).items) == 2
-
-
-def test_another_users_job_is_not_found_for_detail_file_cancel_or_retry(
-    service: Service, alice: model.User, bob: model.User
-) -> None:
-    job = service.start_job(alice, "t_steps", {"n": 1})
-    service.worker(concurrency=1).run(burst=True)
-    (output,) = service.job_detail(alice, job.id).files
-    with pytest.raises(errors.JobNotFound):
-        service.job_detail(bob, job.id)
-    with pytest.raises(errors.FileNotFound):
-        service.open_file(bob, job.id, output.id)
-    with pytest.raises(errors.JobNotFound):
-        service.cancel(bob, job.id)
-    with pytest.raises(errors.JobNotFound):
-        service.retry(bob, job.id)
+def test_other_readers_read_the_log_without_tracebacks() -> None:
+    log = lines("starting", "Traceback (most recent call last):\n  File ...", "boom")
+    assert [line.message for line in access.visible_log(ALICE, log)] == ["starting", "boom"]
+    assert [line.message for line in access.visible_log(None, log)] == ["starting", "boom"]
 
 
 def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(service: Service, alice: model.User) -> None:

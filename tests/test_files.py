@@ -55,3 +55,23 @@ def test_local_store_refuses_keys_that_are_not_its_own(tmp_path: pathlib.Path, k
     store = files.LocalFileStore(tmp_path)
     with pytest.raises(errors.FileNotFound):
         b"".join(store.open(key))
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("C:\\Users\\ada\\report.csv", "report.csv"),
+        ("../../etc/passwd", "passwd"),
+        ("\u202etxt.exe\u200b.csv", "txt.exe.csv"),
+        ("  .hidden.csv. ", "hidden.csv"),
+        ("line\nbreak\x00.csv", "linebreak.csv"),
+        ("...", ""),
+    ],
+)
+def test_a_file_name_is_cleaned_of_folders_and_invisible_characters(given: str, kept: str) -> None:
+    assert files.clean_name(given) == kept
+
+
+def test_a_long_file_name_is_cut_to_the_limit_keeping_its_extension() -> None:
+    cleaned = files.clean_name("x" * 400 + ".xlsx")
+    assert len(cleaned) == files.MAX_NAME_CHARS and cleaned.endswith("x.xlsx")

@@ -11,10 +11,8 @@ from typing import ParamSpec, TypeVar
 import click
 import sqlalchemy as sa
 
-from jobdeck import errors, settings
+from jobdeck import errors, settings, wiring
 from jobdeck.service import Service
-from jobdeck.store import migrate
-from jobdeck.store.database import Database
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,21 +57,11 @@ def open_service() -> Iterator[Service]:
         service.close()
 
 
-@contextlib.contextmanager
-def _open_database() -> Iterator[Database]:
-    _quiet_migrations()
-    config = settings.load()
-    db = Database(config.resolved_database_url, pool_size=1, sqlite_synchronous=config.sqlite_synchronous)
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
 def _describe(revision: str | None) -> str:
     if revision is None:
         return "none (an empty database; run `jobdeck db upgrade`)"
-    return f"{revision} (head)" if revision == migrate.head() else f"{revision} (behind {migrate.head()})"
+    head = wiring.schema_head()
+    return f"{revision} (head)" if revision == head else f"{revision} (behind {head})"
 
 
 @click.group("db")
@@ -85,10 +73,8 @@ def db_group() -> None:
 @one_line_errors
 def upgrade() -> None:
     """Bring the schema up to date (safe to run again, and from several machines at once)."""
-    with _open_database() as db:
-        before = migrate.current(db)
-        migrate.upgrade(db)
-        after = migrate.current(db)
+    _quiet_migrations()
+    before, after = wiring.upgrade_schema(settings.load())
     if before == after:
         click.echo(f"Already up to date: {_describe(after)}.")
     else:
@@ -99,8 +85,8 @@ def upgrade() -> None:
 @one_line_errors
 def current() -> None:
     """Show the schema revision of the database."""
-    with _open_database() as db:
-        click.echo(_describe(migrate.current(db)))
+    _quiet_migrations()
+    click.echo(_describe(wiring.schema_revision(settings.load())))
 
 
 def register(cli: click.Group) -> None:

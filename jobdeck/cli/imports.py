@@ -118,7 +118,7 @@ def import_command(
                 local[1].join(30)
         detail = service.job_detail(user, job.id)
     if as_json:
-        click.echo(json.dumps(views.job_detail(detail), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(views.job_document(detail), indent=2, ensure_ascii=False))
     else:
         for line in _summary(detail):
             click.echo(line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from typing import Any
@@ -13,19 +12,11 @@ import rich.table
 
 from jobdeck import model, views
 from jobdeck.cli.db import one_line_errors, open_service
+from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
 from jobdeck.service import JobDetail, Service
-from jobdeck.store import jobs as job_rows
 
 #: Whom list, show, cancel and retry act as without --as: an operator at the console sees every job.
 CONSOLE_ADMIN = model.User(id=0, username="console", display_name="Console", is_admin=True)
-#: The seed's status words (the ledger stores the lowercase enum values).
-LABELS = {
-    model.Status.QUEUED: "Queued",
-    model.Status.IN_PROGRESS: "In Progress",
-    model.Status.COMPLETED: "Completed",
-    model.Status.FAILED: "Failed",
-    model.Status.CANCELLED: "Cancelled",
-}
 WIDE_COLUMNS = 200
 as_option = click.option("--as", "as_user", metavar="USER", help="Act as this user (their view and rights).")
 
@@ -47,14 +38,6 @@ class _Acting:
 
     def __init__(self, username: str | None) -> None:
         self.username = username
-
-
-def _when(value: dt.datetime | None, empty: str = "") -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if value else empty
-
-
-def _title(service: Service, job: model.Job) -> str:
-    return service.registry.get(job.type).title if job.type in service.registry else job.type
 
 
 def _progress(job: model.Job) -> str:
@@ -91,7 +74,7 @@ def jobs_group(ctx: click.Context, as_user: str | None) -> None:
 @click.option("--q", help="A job id or words of the description.")
 @click.option("--sort", default="id", show_default=True, help="A grid column: id, created_at, started_at, …")
 @click.option("--order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True)
-@click.option("--limit", type=click.IntRange(1, job_rows.MAX_PAGE), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_PAGE), default=50, show_default=True)
 @click.option("--cursor", help="The next_cursor of the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON: {items, next_cursor}.")
 @as_option
@@ -114,26 +97,27 @@ def list_jobs(
         wanted = tuple(model.Status(s.strip()) for value in statuses for s in value.split(",") if s.strip())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--status") from None
-    flt = job_rows.JobFilter(tab=model.Tab(tab) if tab else None, statuses=wanted, type=type_name, run_by=run_by, q=q)
+    flt = JobFilter(tab=model.Tab(tab) if tab else None, statuses=wanted, type=type_name, run_by=run_by, q=q)
+    query = JobQuery(filter=flt, sort=sort, order=order, limit=limit, cursor=cursor)
     with open_service() as service:
         user = _acting(service, as_user, default=CONSOLE_ADMIN)
         assert user is not None
-        page = service.list_jobs(user, flt, sort=sort, order=order, limit=limit, cursor=cursor)
-        titles = {j.id: _title(service, j) for j in page.items}
+        page = service.list_jobs(user, query)
+        titles = {j.id: service.title(j.type) for j in page.items}
     if as_json:
         _echo_json(views.page(page.items, page.next_cursor))
         return
     table = rich.table.Table("Status", "Job ID", "Job", "Description", "Start", "End", "Failed", "Run By", "Progress")
     for j in page.items:
-        end = "Still in progress" if j.status is model.Status.IN_PROGRESS else _when(j.ended_at)
+        end = "Still in progress" if j.status is model.Status.IN_PROGRESS else views.clock(j.ended_at)
         table.add_row(
-            LABELS[j.status],
+            views.status_label(j.status),
             str(j.id),
             titles[j.id],
             j.description,
-            _when(j.started_at),
+            views.clock(j.started_at),
             end,
-            _when(j.failed_at),
+            views.clock(j.failed_at),
             j.run_by or "system",
             _progress(j),
         )
@@ -142,17 +126,17 @@ def list_jobs(
         click.echo(f"More: --cursor {page.next_cursor}")
 
 
-def _print_detail(service: Service, detail: JobDetail) -> None:
+def _print_detail(detail: JobDetail) -> None:
     job = detail.job
     fields = rich.table.Table.grid(padding=(0, 2))
     for label, value in [
         ("Job ID", str(job.id)),
-        ("Job", _title(service, job)),
+        ("Job", detail.title),
         ("Job Description", job.description),
-        ("Status", LABELS[job.status]),
-        ("Start", _when(job.started_at)),
-        ("End", "Still in progress" if job.status is model.Status.IN_PROGRESS else _when(job.ended_at)),
-        ("Failed", _when(job.failed_at)),
+        ("Status", views.status_label(job.status)),
+        ("Start", views.clock(job.started_at)),
+        ("End", "Still in progress" if job.status is model.Status.IN_PROGRESS else views.clock(job.ended_at)),
+        ("Failed", views.clock(job.failed_at)),
         ("Job Run By", job.run_by or "system"),
         ("Job Run At", job.run_at or ""),
         ("Progress", _progress(job)),
@@ -170,10 +154,12 @@ def _print_detail(service: Service, detail: JobDetail) -> None:
     if detail.subtasks:
         subtasks = rich.table.Table("Task", "Status", "Start", "End", "Message", title="Subtasks")
         for s in detail.subtasks:
-            subtasks.add_row(s.name, s.status.value, _when(s.started_at), _when(s.ended_at), s.message or "")
+            subtasks.add_row(
+                s.name, s.status.value, views.clock(s.started_at), views.clock(s.ended_at), s.message or ""
+            )
         _print(subtasks)
     for line in detail.log:
-        click.echo(f"{_when(line.at)} {line.level.upper():7} {line.message}")
+        click.echo(f"{views.clock(line.at)} {line.level.upper():7} {line.message}")
 
 
 @jobs_group.command("show")
@@ -186,9 +172,9 @@ def show(job_id: int, as_json: bool, as_user: str | None) -> None:
     with open_service() as service:
         detail = service.job_detail(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
         if as_json:
-            _echo_json(views.job_document(detail, _title(service, detail.job)))
+            _echo_json(views.job_document(detail))
         else:
-            _print_detail(service, detail)
+            _print_detail(detail)
 
 
 @jobs_group.command("cancel")
@@ -268,7 +254,7 @@ def stats(as_json: bool) -> None:
         return
     table = rich.table.Table("Status", "Jobs")
     for status, count in data["by_status"].items():
-        table.add_row(LABELS[model.Status(status)], str(count))
+        table.add_row(views.status_label(status), str(count))
     _print(table)
     age = data["oldest_queued_age_seconds"]
     click.echo(f"Oldest queued job: {f'{age:.1f}s old' if age is not None else 'none queued'}")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from jobdeck import errors, settings
 from jobdeck.service import Service
+
+#: The module `--demo` runs, loaded by name: nothing in jobdeck imports the demo.
+DEMO_SEED = "jobdeck.demo.seed"
 
 
 @click.command("serve")
@@ -28,9 +33,7 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     except errors.JobdeckError as exc:
         raise click.ClickException(exc.message) from exc
     if demo:
-        from jobdeck.demo import seed
-
-        seed.ensure_demo(service)
+        importlib.import_module(DEMO_SEED).ensure_demo(service)
     click.echo(f"jobdeck on http://{host}:{port}/ ({config.workers} worker thread(s))")
     try:
         uvicorn.run(create_app(service), host=host, port=port, proxy_headers=True, server_header=False)

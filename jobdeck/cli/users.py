@@ -1,4 +1,4 @@
-"""`jobdeck users add|list|disable|enable`: accounts for the page and the API."""
+"""`jobdeck users add|list|disable|enable|tokens|revoke-token`: accounts for the page and the API."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 import rich.console
 import rich.table
 
-from jobdeck import model
+from jobdeck import model, views
 from jobdeck.cli.db import one_line_errors, open_service
 
 
@@ -45,7 +45,7 @@ def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None
     """Create a user (asks for the password twice, hidden, unless --password-stdin)."""
     password = _read_password(password_stdin)
     with open_service() as service:
-        user = service.create_user(name, password, is_admin=admin, display_name=display_name)
+        user = service.accounts.create_user(name, password, is_admin=admin, display_name=display_name)
     click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.username}.")
 
 
@@ -55,7 +55,7 @@ def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None
 def list_users(as_json: bool) -> None:
     """Every user, by name."""
     with open_service() as service:
-        users = service.users()
+        users = service.accounts.users()
     if as_json:
         click.echo(json.dumps([_as_dict(u) for u in users], indent=2))
         return
@@ -67,7 +67,7 @@ def list_users(as_json: bool) -> None:
 
 def _set_disabled(name: str, disabled: bool) -> None:
     with open_service() as service:
-        user = service.set_disabled(name, disabled)  # disabling also ends sessions and API tokens now
+        user = service.accounts.set_disabled(name, disabled)  # disabling also ends sessions and API tokens now
     click.echo(f"{'Disabled' if disabled else 'Enabled'} {user.username}.")
 
 
@@ -85,6 +85,44 @@ def disable(name: str) -> None:
 def enable(name: str) -> None:
     """Let a disabled user sign in again."""
     _set_disabled(name, False)
+
+
+@users_group.command("tokens")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@one_line_errors
+def tokens(name: str, as_json: bool) -> None:
+    """A user's live API tokens: id, name, created, last used, expires (never the token itself)."""
+    with open_service() as service:
+        found = service.accounts.tokens_of(service.accounts.user(name))
+    rows = [
+        {
+            "id": t.id,
+            "name": t.name,
+            "created_at": views.timestamp(t.created_at),
+            "last_used_at": views.timestamp(t.last_used_at),
+            "expires_at": views.timestamp(t.expires_at),
+        }
+        for t in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = rich.table.Table("ID", "Name", "Created", "Last used", "Expires")
+    for r in rows:
+        table.add_row(*(str(r[key] or "") for key in ("id", "name", "created_at", "last_used_at", "expires_at")))
+    rich.console.Console(markup=False, highlight=False).print(table)
+
+
+@users_group.command("revoke-token")
+@click.argument("name")
+@click.argument("token_id", type=click.IntRange(1))
+@one_line_errors
+def revoke_token(name: str, token_id: int) -> None:
+    """Revoke one of a user's API tokens (its id from `jobdeck users tokens NAME`)."""
+    with open_service() as service:
+        service.accounts.revoke_token(service.accounts.user(name), token_id)
+    click.echo(f"Revoked token {token_id} of {name}.")
 
 
 def register(cli: click.Group) -> None:

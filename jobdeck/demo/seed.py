@@ -9,8 +9,8 @@ import secrets
 import click
 
 from jobdeck import errors, model
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store.jobs import JobFilter
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def ensure_demo(service: Service) -> None:
     ledger run a few real jobs so both tabs show completed, failed and running rows."""
     admin = _ensure_user(service, ADMIN, "Demo Admin", is_admin=True)
     user = _ensure_user(service, USER, "Demo User", is_admin=False)
-    if service.list_jobs(admin, JobFilter(), limit=1).items:
+    if service.list_jobs(admin, JobQuery(limit=1)).items:
         return
     log.info("seeding the demo history")
     for who in (admin, user):

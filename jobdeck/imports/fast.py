@@ -2,7 +2,7 @@
 
 A column check returns the values `validate.converter` would give for every cell it is sure of, and the
 positions of the cells it is not (the suspects); the caller runs the per-cell converter on those alone,
-which names the problem. The two paths must agree: tests/imports/test_validate.py checks they do.
+which names the problem. The two paths must agree: tests/imports/test_properties.py checks they do.
 """
 
 from __future__ import annotations

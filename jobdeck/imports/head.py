@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Iterator
 
 from jobdeck import errors
-from jobdeck.imports import readers, sheets, xlsx
+from jobdeck.imports import readers, sheets, textscan, xlsx
 from jobdeck.imports.readers import Limits
 
 #: Characters of a CSV's text read for a preview: enough for the head of any file within the cell limit.
@@ -45,7 +45,7 @@ def read_csv_head(path: pathlib.Path, encoding: str | None, fallback: str) -> Cs
     problem = readers.sniff(sample[:512], "file.csv")
     if problem:
         raise errors.ImportRejected(f"The file cannot be imported: {problem}.")
-    chosen, _newlines = readers.detect_encoding(path, encoding, fallback)
+    chosen, _scan = textscan.detect_encoding(path, encoding, fallback)
     with open(path, encoding=chosen, newline="") as f:
         text = f.read(HEAD_CHARS)
         complete = not f.read(1)

@@ -1,32 +1,42 @@
-"""The `import` job type: a stored upload into a target's table, chunk by chunk, resumable after a crash."""
+"""The `import` job type: a stored upload into a target's table, chunk by chunk, resumable after a crash.
+
+The file is read and checked in a capped child process (imports/pipeline.py, runner/isolation.py), which
+sends checked chunks; this side writes each chunk with its completed subtask in one transaction.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
+import operator
 import pathlib
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, Literal
 
 import pydantic
 
 from jobdeck import errors, model
-from jobdeck.imports import readers, report, targets, validate, writer, xlsx
+from jobdeck.imports import pipeline, readers, report, targets, validate, writer
+from jobdeck.runner import isolation
 from jobdeck.runner.context import JobContext
-from jobdeck.runner.registry import job_type
+from jobdeck.runner.registry import REGISTRY, job_type
 
 JOB_TYPE = "import"
 MAX_ATTEMPTS = 3
-#: Progress is written after a chunk at most this often: each write is a commit (an fsync on SQLite).
-PROGRESS_EVERY_S = 0.5
 #: Allocations between young-generation collections while an import runs (Python's default is 700):
 #: a chunk allocates ~100,000 short-lived lists and tuples, and collecting every 700 costs a third of the time.
 GC_GEN0_THRESHOLD = 50_000
 _gc_lock = threading.Lock()
 _gc_users = 0
 _gc_saved: tuple[int, int, int] = gc.get_threshold()
+#: How a failed child reads to the user.
+WORDING = isolation.Wording(
+    subject="reading this file",
+    memory_advice="split it into smaller files, or ask an administrator to raise JOBDECK_IMPORT_MAX_MEMORY_MB",
+    cpu_advice="split it into smaller files, or ask an administrator to raise JOBDECK_IMPORT_MAX_CPU_SECONDS",
+)
 
 
 class ImportParams(pydantic.BaseModel):
@@ -47,11 +57,6 @@ def describe(params: dict[str, Any]) -> str:
     return f"{params.get('filename', '')} into {title}{dry}"
 
 
-def chunk_name(first: int, last: int) -> str:
-    """A chunk's subtask name, "Rows 1" en dash "5,000": what a resumed attempt looks for."""
-    return f"Row {first:,}" if first == last else f"Rows {first:,}\u2013{last:,}"
-
-
 @contextlib.contextmanager
 def fewer_collections() -> Iterator[None]:
     """Raise the young-generation threshold while any import runs in this process; restore it after the last."""
@@ -70,73 +75,63 @@ def fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
-def describe_reading(
-    filename: str, opened: readers.Opened, columns: list[targets.Column], target: targets.Target
-) -> str:
-    """The job log's first line: how the file was read, so a surprising result can be explained."""
-    how = "the first sheet of the workbook"
-    if opened.encoding:
-        delimiter = readers.DELIMITER_NAMES.get(opened.delimiter or ",", opened.delimiter)
-        how = f"{opened.encoding} text, {delimiter}-delimited"
-    names = ", ".join(c.name for c in columns)
-    return f"Reading {filename} as {how}; columns {names} into {target.title}"
-
-
-class _Progress:
-    """Progress after each chunk, written at most every PROGRESS_EVERY_S (each write is a commit)."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-        self.at = time.monotonic()
-
-    def update(self, done: int, estimate: int, *, final: bool = False) -> None:
-        if final or time.monotonic() - self.at >= PROGRESS_EVERY_S:
-            self.ctx.progress(done, max(done, estimate))
-            self.at = time.monotonic()
-
-
 def set_description(ctx: JobContext, text: str) -> None:
     """The final description, counts included, written while the lease holds."""
     ctx.describe(text)
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What the child found when it opened the file (its first message)."""
+
+    header: list[str]
+    delimiter: str
+    columns: list[str]
+    estimated_rows: int
+
+
 class ImportRun:
-    """One attempt at one import: reads the file once per pass and keeps the reports of that attempt."""
+    """One attempt at one import: reads the file once per pass (in a child) and keeps that attempt's reports."""
 
     def __init__(self, ctx: JobContext, params: ImportParams, path: pathlib.Path) -> None:
         self.ctx = ctx
         self.params = params
         self.path = path
         self.settings = ctx.settings
-        self.limits = readers.Limits.from_settings(self.settings)
         self.target = targets.TARGETS.get(params.target)
         self.stem = pathlib.PurePath(params.filename).stem or "import"
-        self.chunk_rows = self.settings.import_chunk_rows
+        self.caps = isolation.Caps.of(REGISTRY.get(JOB_TYPE), self.settings)
         self.logged = False
 
+    def order(self, *, check_only: bool = False, skip: set[str] | None = None) -> pipeline.ReadOrder:
+        p, s = self.params, self.settings
+        return pipeline.ReadOrder(
+            path=str(self.path),
+            filename=p.filename,
+            target=p.target,
+            modules=s.job_module_names,
+            limits=dataclasses.asdict(readers.Limits.from_settings(s)),
+            chunk_rows=s.import_chunk_rows,
+            fallback=s.import_fallback_encoding,
+            encoding=p.encoding,
+            delimiter=p.delimiter,
+            check_only=check_only,
+            skip=sorted(skip or ()),
+        )
+
     @contextlib.contextmanager
-    def open(self) -> Iterator[tuple[readers.Opened, list[targets.Column]]]:
-        """The file opened by its user's name (XLSX by calamine, anything else as CSV), its header matched."""
-        p = self.params
-        if self.path.stat().st_size == 0:
-            raise errors.ImportRejected("The file is empty.")
-        if readers.is_xlsx(p.filename):
-            source = xlsx.open_xlsx(self.path, self.limits)
-        else:
-            fallback = self.settings.import_fallback_encoding
-            source = readers.open_csv(
-                self.path, self.limits, encoding=p.encoding, delimiter=p.delimiter, fallback=fallback
-            )
-        with source as opened:
-            readers.check_columns(opened.header, self.limits)
-            columns = validate.match_header(self.target, opened.header)
+    def read(self, order: pipeline.ReadOrder) -> Iterator[tuple[Reading, Iterator[Any]]]:
+        """The child reading the file: what it found, then its chunk messages (see pipeline.py)."""
+        entry = "jobdeck.imports.pipeline:read"
+        with isolation.child(self.ctx, self.caps, entry, order.as_args(), WORDING) as messages:
+            first = next(messages, None)
+            if first is None:  # the entry always sends its header first, or raises
+                raise isolation.ChildStopped("The process reading this file ended without reading it.")
+            _, text, estimated, header, delimiter, columns = first
             if not self.logged:
                 self.logged = True
-                self.ctx.log(describe_reading(p.filename, opened, columns, self.target))
-            yield opened, columns
-
-    def checker(self, columns: list[targets.Column]) -> contextlib.closing[validate.RowChecker]:
-        return contextlib.closing(validate.RowChecker(self.target, columns))
+                self.ctx.log(text)
+            yield Reading(header, delimiter, columns, estimated), messages
 
     def run(self) -> None:
         p, ctx = self.params, self.ctx
@@ -154,19 +149,16 @@ class ImportRun:
         self.write_all()
 
     def check_all(self) -> tuple[int, int]:
-        """The whole file validated, nothing written: the fail policy's first pass."""
+        """The whole file checked in the child, nothing written: the fail policy's first pass."""
         errors_csv, rejected_csv = report.ErrorReport(), None
         rows = 0
         try:
-            with self.open() as (opened, columns), self.checker(columns) as checker:
-                rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
-                for _first, _last, batch in opened.chunks(self.chunk_rows):
+            with self.read(self.order(check_only=True)) as (reading, messages):
+                rejected_csv = report.RejectedRows(reading.header, reading.delimiter)
+                for _tag, _first, _last, count, _valid_count, _valid, rejected in messages:
                     self.ctx.raise_if_cancelled()
-                    rows += len(batch)
-                    _, rejected = checker.check_batch(batch)
-                    for _number, cells, problems in rejected:
-                        errors_csv.add(problems)
-                        rejected_csv.add(cells)
+                    rows += count
+                    self.add_rejected(rejected, errors_csv, rejected_csv)
             if errors_csv.rejected_rows:
                 self.attach(errors_csv, None, None)
             return errors_csv.rejected_rows, rows
@@ -175,29 +167,33 @@ class ImportRun:
             if rejected_csv:
                 rejected_csv.close()
 
+    @staticmethod
+    def add_rejected(
+        rejected: pipeline.Rejected, errors_csv: report.ErrorReport, rejected_csv: report.RejectedRows
+    ) -> None:
+        for number, cells, problems in rejected:
+            errors_csv.add([validate.Problem(number, *problem) for problem in problems])
+            rejected_csv.add(cells)
+
     def write_all(self) -> None:
         ctx, p = self.ctx, self.params
         finished = set() if p.dry_run else ctx.finished_subtasks()
         errors_csv, rejected_csv = report.ErrorReport(), None
         results: list[report.ChunkResult] = []
-        progress = _Progress(ctx)
         try:
-            with self.open() as (opened, columns), self.checker(columns) as checker:
-                rejected_csv = report.RejectedRows(opened.header, opened.delimiter or ",")
-                out = writer.Writer(self.target, [c.name for c in columns], ctx.db.engine.dialect)
-                for first, last, batch in opened.chunks(self.chunk_rows):
+            with self.read(self.order(skip=finished)) as (reading, messages):
+                rejected_csv = report.RejectedRows(reading.header, reading.delimiter)
+                out = writer.Writer(self.target, reading.columns, ctx.db.engine.dialect)
+                for _tag, first, last, count, valid_count, valid, rejected in messages:
                     ctx.raise_if_cancelled()
-                    result = report.ChunkResult(chunk_name(first, last), first, last, rows=len(batch))
-                    valid, rejected = checker.check_batch(batch)
-                    for _number, cells, problems in rejected:
-                        errors_csv.add(problems)
-                        rejected_csv.add(cells)
+                    result = report.ChunkResult(pipeline.chunk_name(first, last), first, last, rows=count)
+                    self.add_rejected(rejected, errors_csv, rejected_csv)
                     result.rejected = len(rejected)
-                    self.write_chunk(out, result, valid, finished)
+                    progress = (last, max(last, reading.estimated_rows))
+                    self.write_chunk(out, result, valid, valid_count, finished, progress)
                     results.append(result)
-                    progress.update(last, opened.estimated_rows)
             totals = report.Totals.of(results)
-            progress.update(totals.rows, totals.rows, final=True)
+            ctx.progress(totals.rows, totals.rows)
             self.attach(errors_csv, rejected_csv, (results, totals))
         except (errors.LeaseLost, errors.JobCancelled):
             raise
@@ -213,27 +209,40 @@ class ImportRun:
         self.finish(totals)
 
     def write_chunk(
-        self, out: writer.Writer, result: report.ChunkResult, valid: list[tuple[Any, ...]], finished: set[str]
+        self,
+        out: writer.Writer,
+        result: report.ChunkResult,
+        valid: list[tuple[Any, ...]] | None,
+        valid_count: int,
+        finished: set[str],
+        progress: tuple[int, int],
     ) -> None:
+        """The chunk's rows, its Completed subtask and the progress: one transaction, one commit."""
         ctx = self.ctx
-        if result.name in finished:
-            result.written = len(valid)
+        result.written = valid_count
+        if result.name in finished or valid is None:
             result.created = result.updated = None
             result.note = "written by an earlier attempt"
             return
-        with ctx.subtask(result.name) as step:
-            if self.params.dry_run:
-                with ctx.db.read() as conn:
-                    result.updated = out.existing(conn, valid)
-                result.created = len(valid) - result.updated
-                result.note = "dry run: nothing written"
-                result.written = len(valid)
-                step.message = f"dry run: {len(valid):,} would be written, {result.rejected:,} rejected"
-                return
-            step.message = f"{len(valid):,} written, {result.rejected:,} rejected"
-            # The rows and the subtask's completion commit together, retried through a database restart.
-            result.created, result.updated = step.commit(lambda conn: out.write(conn, valid))
-        result.written = len(valid)
+        if self.params.dry_run:
+            with ctx.db.read() as conn:
+                result.updated = out.existing(conn, valid)
+            result.created = len(valid) - result.updated
+            result.note = "dry run: nothing written"
+            message = f"dry run: {len(valid):,} would be written, {result.rejected:,} rejected"
+            ctx.completed_subtask(result.name, lambda _conn: None, message, progress)
+            return
+        message = f"{len(valid):,} written, {result.rejected:,} rejected"
+        try:
+            result.created, result.updated = ctx.completed_subtask(
+                result.name, lambda conn: out.write(conn, valid), message, progress
+            )
+        except errors.LeaseLost:
+            raise
+        except Exception as exc:  # the chunk is shown Failed, with the database's reason
+            with contextlib.suppress(Exception), ctx.subtask(result.name):
+                raise exc from None
+            raise
 
     def attach(
         self,
@@ -269,9 +278,12 @@ class ImportRun:
     max_attempts=MAX_ATTEMPTS,
     params=ImportParams,
     describe=describe,
+    isolated=True,
+    memory_mb=operator.attrgetter("import_max_memory_mb"),
+    cpu_seconds=operator.attrgetter("import_max_cpu_seconds"),
 )
 def run_import(ctx: JobContext) -> None:
-    """Import the job's input file into its target; see DESIGN.md §5 and docs/imports.md."""
+    """Import the job's input file into its target; see docs/imports.md."""
     params = ImportParams.model_validate(ctx.params)
     inputs = ctx.input_files()
     if not inputs:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import codecs
-import pathlib
-import re
+from typing import Any, BinaryIO
 
-from jobdeck import errors
+from jobdeck import errors, files
 from jobdeck.imports import readers
 
-MAX_NAME_CHARS = 255
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 CONTENT_TYPES = {
     "csv": "text/csv",
@@ -19,12 +16,9 @@ CONTENT_TYPES = {
 
 
 def clean_filename(name: str) -> str:
-    """The name users see: no folders, no control or direction-changing characters, at most 255 characters."""
-    base = re.split(r"[/\\]", name or "")[-1]
-    base = _CONTROL.sub("", base).strip().lstrip(".")
-    if len(base) > MAX_NAME_CHARS:
-        suffix = pathlib.PurePath(base).suffix[:20]
-        base = base[: MAX_NAME_CHARS - len(suffix)] + suffix
+    """The name users see (files.clean_name), refused when nothing usable is left or it is not a file
+    jobdeck imports."""
+    base = files.clean_name(name)
     if not base:
         raise errors.InvalidParams("The file has no usable name; name it something.csv or something.xlsx.")
     if readers.kind_of(base) is None:
@@ -70,3 +64,40 @@ def check_content(head: bytes, filename: str) -> None:
     problem = readers.sniff(head, filename)
     if problem and head:
         raise errors.InvalidParams(f"{filename} cannot be imported: {problem}.")
+
+
+def import_params(
+    target: str,
+    filename: str,
+    *,
+    on_error: str,
+    dry_run: bool,
+    encoding: str | None,
+    delimiter: str | None,
+) -> dict[str, Any]:
+    """The import job's parameters for a cleaned file name, each option checked with a clear message."""
+    return {
+        "target": target,
+        "filename": filename,
+        "on_error": check_on_error(on_error),
+        "dry_run": bool(dry_run),
+        "encoding": check_encoding(encoding),
+        "delimiter": check_delimiter(delimiter),
+    }
+
+
+def store(file_store: files.FileStore, source: BinaryIO, filename: str, limit_mb: int) -> files.StoredFile:
+    """Keep the upload in the file store, refusing one over the limit or whose first bytes show it is
+    something else; nothing is left behind when it is refused."""
+    try:
+        stored = file_store.put(source, max_bytes=limit_mb * 1024 * 1024)
+    except errors.FileTooLarge:
+        raise errors.FileTooLarge(
+            f"{filename} is larger than the upload limit of {limit_mb:,} MB (JOBDECK_MAX_UPLOAD_MB)."
+        ) from None
+    try:
+        check_content(next(iter(file_store.open(stored.key)), b"")[:4096], filename)
+    except BaseException:
+        file_store.delete(stored.key)
+        raise
+    return stored

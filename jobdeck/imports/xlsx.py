@@ -6,11 +6,12 @@ import contextlib
 import datetime as dt
 import pathlib
 import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import readers
+from jobdeck.imports import extent, readers
 from jobdeck.imports.readers import Limits, Opened
 
 
@@ -34,17 +35,20 @@ def xlsx_cell(value: object) -> str:
 
 
 def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
-    """Refuse a ZIP bomb before anything unpacks it: the sum of the declared uncompressed sizes."""
+    """Refuse a ZIP bomb before anything unpacks it (the sum of the declared uncompressed sizes), then a
+    first sheet whose extent is beyond the row or column limit before calamine allocates it."""
     try:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
+            if total > limits.max_xlsx_uncompressed_bytes:
+                raise errors.ImportRejected(
+                    f"The XLSX file unpacks to {total / 1024 / 1024:,.0f} MB, over the limit of "
+                    f"{limits.max_xlsx_uncompressed_bytes // 1024 // 1024:,} MB "
+                    "(JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB)."
+                )
+            extent.check_extent(archive, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
         raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
-    if total > limits.max_xlsx_uncompressed_bytes:
-        raise errors.ImportRejected(
-            f"The XLSX file unpacks to {total / 1024 / 1024:,.0f} MB, over the limit of "
-            f"{limits.max_xlsx_uncompressed_bytes // 1024 // 1024:,} MB (JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB)."
-        )
 
 
 @contextlib.contextmanager

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pydantic
-import sqlalchemy as sa
 
 from jobdeck.runner.context import JobContext, SubtaskHandle
 from jobdeck.runner.registry import REGISTRY
 from jobdeck.store import retention, schedules
+from jobdeck.store.database import Connection
 
 PURGE_BATCH = 500
 
@@ -46,7 +46,7 @@ def purge_jobs(ctx: JobContext) -> None:
         batch_no += 1
         with ctx.subtask(f"Batch {batch_no}") as sub:
 
-            def purge(conn: sa.Connection, sub: SubtaskHandle = sub) -> retention.PurgedBatch:
+            def purge(conn: Connection, sub: SubtaskHandle = sub) -> retention.PurgedBatch:
                 purged = retention.purge_batch(conn, cutoff, PURGE_BATCH)
                 sub.message = f"{purged.jobs} jobs deleted"  # recorded with the subtask, in this transaction
                 return purged

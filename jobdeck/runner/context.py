@@ -8,11 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
-import sqlalchemy as sa
-
 from jobdeck import errors, files, model, settings
 from jobdeck.store import jobs, transitions
-from jobdeck.store.database import Database, is_transient
+from jobdeck.store.database import Connection, Database, translated_errors
 
 T = TypeVar("T")
 RETRY_FIRST_S = 0.05
@@ -31,25 +29,21 @@ class SubtaskHandle:
         self.message: str | None = None
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """A write transaction that also marks this subtask completed; it commits only while the lease holds."""
         ctx = self._ctx
         with ctx.db.write() as conn:
-            if not transitions.holds(ctx.db, conn, ctx.job.id, ctx.lease_token):
-                ctx.mark_lost()
-                raise errors.LeaseLost()
+            ctx._fenced(transitions.hold(conn, ctx.lease))
             yield conn
-            transitions.end_subtask(
-                ctx.db, conn, ctx.job.id, ctx.lease_token, self.id, model.SubtaskStatus.COMPLETED, self.message
-            )
+            ctx._fenced(transitions.end_subtask(conn, ctx.lease, self.id, model.SubtaskStatus.COMPLETED, self.message))
         self.finished = True
 
-    def commit(self, write: Callable[[sa.Connection], T]) -> T:
+    def commit(self, write: Callable[[Connection], T]) -> T:
         """Run `write(conn)` and mark this subtask completed in one transaction, retried from the start
         through a lost connection (a database restart) for up to the lease. `write` must do nothing
         but database work on `conn`, so running it again after a rollback is safe."""
 
-        def attempt(_: sa.Connection) -> T:
+        def attempt(_: Connection) -> T:
             with self.transaction() as conn:
                 return write(conn)
 
@@ -64,21 +58,28 @@ class JobContext:
         db: Database,
         file_store: files.FileStore,
         claimed: model.Claimed,
+        config: settings.Settings,
         retry_seconds: float = 30.0,
-        config: settings.Settings | None = None,
     ) -> None:
         self.db = db
         #: the settings of the process running the job (limits, chunk sizes)
-        self.settings = config or settings.load()
+        self.settings = config
         #: how long a write keeps retrying while the database is unreachable (the worker's lease)
         self.retry_seconds = retry_seconds
         self.files = file_store
         self.job = claimed.job
         self.lease_token = claimed.lease_token
+        #: what fences every write this job makes
+        self.lease = claimed.lease
         self._cancel = threading.Event()
+        #: seconds this run may take (its type's limit), and when that is up (time.monotonic); set at start
+        self.time_limit: float | None = None
+        self.deadline: float | None = None
         self._lost = threading.Event()
         #: set by the worker thread that runs it (a prefetched job waits for a thread first)
         self.started = False
+        #: failed by the worker for ignoring its time limit; its thread is left to end on its own
+        self.abandoned = False
 
     @property
     def params(self) -> dict[str, Any]:
@@ -92,15 +93,29 @@ class JobContext:
     def attempt(self) -> int:
         return self.job.attempt
 
-    # -- cancellation and lost leases, set by the worker's heartbeat --------------------------
+    # -- cancellation, time limit and lost leases ---------------------------------------------
+    def start_clock(self, time_limit: float | None) -> None:
+        """The run begins now, with this many seconds before it is asked to stop (None: no limit)."""
+        self.time_limit = time_limit
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+
+    def timed_out(self) -> bool:
+        """Whether the run is past its time limit."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the time limit (never below 0); None when the run has no limit."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
     def cancelled(self) -> bool:
-        """Whether a user asked this job to stop (or the worker is shutting down): check it between steps."""
-        return self._cancel.is_set() or self._lost.is_set()
+        """Whether the job should stop: a user asked, its time limit is up, or its lease is gone.
+        Check it between steps; a job that runs a child process kills the child when this turns true."""
+        return self._cancel.is_set() or self._lost.is_set() or self.timed_out()
 
     def raise_if_cancelled(self) -> None:
         if self._lost.is_set():
             raise errors.LeaseLost()
-        if self._cancel.is_set():
+        if self._cancel.is_set() or self.timed_out():
             raise errors.JobCancelled()
 
     def mark_cancel_requested(self) -> None:
@@ -109,16 +124,21 @@ class JobContext:
     def mark_lost(self) -> None:
         self._lost.set()
 
+    def abandon(self) -> None:
+        """The worker gave up on this run (past its limit and the grace): none of its writes count now."""
+        self.abandoned = True
+        self._lost.set()
+
     @property
     def lost(self) -> bool:
         return self._lost.is_set()
 
     # -- fenced writes --------------------------------------------------------------------------
-    def _write(self, operation: Callable[[sa.Connection], T]) -> T:
+    def _write(self, operation: Callable[[Connection], T]) -> T:
         """One short transaction, retried through a database restart for up to the lease: a job
         is not failed because the database blinked (its lease is what decides whether it lives)."""
 
-        def attempt(_: sa.Connection | None) -> T:
+        def attempt(_: Connection | None) -> T:
             with self.db.write() as conn:
                 return operation(conn)
 
@@ -129,46 +149,39 @@ class JobContext:
         delay = RETRY_FIRST_S
         while True:
             try:
-                return attempt(None)
-            except sa.exc.SQLAlchemyError as exc:
-                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                with translated_errors():
+                    return attempt(None)
+            except errors.DatabaseUnavailable:
+                if time.monotonic() + delay > deadline:
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
-    def _fenced(self, changed: bool) -> None:
-        if not changed:
+    def _fenced(self, held: bool) -> None:
+        """A fenced write that did not hold: this run has lost its job."""
+        if not held:
             self._lost.set()
             raise errors.LeaseLost()
 
     def progress(self, done: int, total: int | None = None) -> None:
-        self._fenced(self._write(lambda c: transitions.progress(c, self.job.id, self.lease_token, done, total)))
+        self._fenced(self._write(lambda c: transitions.progress(c, self.lease, done, total)))
 
     def describe(self, description: str) -> None:
         """Replace the job's description, e.g. with what it did ("contacts.csv: 9,982 imported")."""
-        self._fenced(self._write(lambda c: transitions.describe(c, self.job.id, self.lease_token, description)))
+        self._fenced(self._write(lambda c: transitions.describe(c, self.lease, description)))
 
     def log(self, message: str, level: str = "info") -> None:
-        def write(conn: sa.Connection) -> bool:
-            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
-                return False
-            transitions.log(conn, self.job.id, level, message)
-            return True
-
-        self._fenced(self._write(write))
+        self._fenced(self._write(lambda c: transitions.log(c, self.lease, level, message)))
 
     def _end_subtask(self, subtask_id: int, status: model.SubtaskStatus, message: str | None) -> bool:
-        return self._write(
-            lambda c: transitions.end_subtask(self.db, c, self.job.id, self.lease_token, subtask_id, status, message)
-        )
+        return self._write(lambda c: transitions.end_subtask(c, self.lease, subtask_id, status, message))
 
     @contextlib.contextmanager
     def subtask(self, name: str) -> Iterator[SubtaskHandle]:
         """Record a step: In Progress on entry, Completed on a clean exit, Failed (with the error) on an exception."""
-        subtask_id = self._write(lambda c: transitions.start_subtask(self.db, c, self.job.id, self.lease_token, name))
-        if subtask_id is None:
-            self._lost.set()
-            raise errors.LeaseLost()
+        subtask_id = self._write(lambda c: transitions.start_subtask(c, self.lease, name))
+        self._fenced(subtask_id is not None)
+        assert subtask_id is not None
         handle = SubtaskHandle(self, subtask_id, name)
         try:
             yield handle
@@ -194,11 +207,9 @@ class JobContext:
         """Store a file and list it under the job (Output Files, Error Reports…); returns its file id."""
         stored = self.files.put(source)
 
-        def record(conn: sa.Connection) -> int | None:
-            if not transitions.holds(self.db, conn, self.job.id, self.lease_token):
-                return None
-            return transitions.add_file(
-                conn, self.job.id, kind, name, content_type, stored.size, stored.sha256, stored.key
+        def record(conn: Connection) -> int | None:
+            return transitions.attach_file(
+                conn, self.lease, kind, name, content_type, stored.size, stored.sha256, stored.key
             )
 
         try:
@@ -213,3 +224,29 @@ class JobContext:
     def input_files(self) -> list[model.JobFile]:
         files_ = self._write(lambda c: jobs.files(c, self.job.id))
         return [f for f in files_ if f.kind is model.FileKind.INPUT]
+
+    def completed_subtask(
+        self,
+        name: str,
+        write: Callable[[Connection], T],
+        message: str | None = None,
+        progress: tuple[int, int | None] | None = None,
+    ) -> T:
+        """Run `write(conn)`, record a subtask already Completed and, if given, the progress (done, total),
+        all in one transaction and one commit, retried from the start through a lost connection. A step
+        that is either wholly done or not at all needs no In Progress row of its own."""
+
+        def attempt(_: Connection | None) -> T:
+            with self.db.write() as conn:
+                self._fenced(transitions.hold(conn, self.lease))
+                result = write(conn)
+                subtask_id = transitions.start_subtask(conn, self.lease, name)
+                self._fenced(subtask_id is not None)  # the lease is held (and share-locked) in this transaction
+                assert subtask_id is not None
+                done = model.SubtaskStatus.COMPLETED
+                self._fenced(transitions.end_subtask(conn, self.lease, subtask_id, done, message))
+                if progress is not None:
+                    self._fenced(transitions.progress(conn, self.lease, *progress))
+                return result
+
+        return self._retrying(attempt)

@@ -10,11 +10,15 @@ import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.settings import Settings
+from jobdeck.store.jobs import NewJob
 
 if TYPE_CHECKING:
     from jobdeck.runner.context import JobContext
 
 JobFunction = Callable[["JobContext"], Any]
+#: A child process's limit: a number, or read from the settings of the worker running the job.
+ChildLimit = int | Callable[[Settings], int] | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +33,12 @@ class JobType:
     describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
     schedule: str | None  #: cron expression for a system job that runs by itself
     queue: str
+    #: seconds a run may take before it is asked to stop; None: JOBDECK_JOB_TIMEOUT_SECONDS; 0: no limit
+    timeout: float | None = None
+    #: whether its work on untrusted input runs in a child process (runner/isolation.py), with these limits
+    isolated: bool = False
+    memory_mb: ChildLimit = None
+    cpu_seconds: ChildLimit = None
 
     def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.params is None:
@@ -41,6 +51,31 @@ class JobType:
 
     def description_for(self, params: dict[str, Any]) -> str:
         return self.describe(params) if self.describe else self.title
+
+    def new_job(
+        self,
+        params: dict[str, Any],
+        *,
+        description: str | None = None,
+        run_by_id: int | None = None,
+        run_at: str | None = None,
+        idempotency_key: str | None = None,
+        retry_of: int | None = None,
+    ) -> NewJob:
+        """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
+        its params unless `description` says otherwise."""
+        return NewJob(
+            type=self.name,
+            tab=self.tab,
+            description=self.description_for(params) if description is None else description,
+            params=params,
+            run_by_id=run_by_id,
+            run_at=run_at,
+            queue=self.queue,
+            max_attempts=self.max_attempts,
+            idempotency_key=idempotency_key,
+            retry_of=retry_of,
+        )
 
 
 class Registry:
@@ -59,6 +94,10 @@ class Registry:
         describe: Callable[[dict[str, Any]], str] | None = None,
         schedule: str | None = None,
         queue: str = "default",
+        timeout: float | None = None,
+        isolated: bool = False,
+        memory_mb: ChildLimit = None,
+        cpu_seconds: ChildLimit = None,
     ) -> Callable[[JobFunction], JobFunction]:
         """Register the decorated function as job type `name`."""
 
@@ -75,6 +114,10 @@ class Registry:
                     describe=describe,
                     schedule=schedule,
                     queue=queue,
+                    timeout=timeout,
+                    isolated=isolated,
+                    memory_mb=memory_mb,
+                    cpu_seconds=cpu_seconds,
                 )
             )
             return func

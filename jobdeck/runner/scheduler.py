@@ -50,18 +50,11 @@ def _tick_one(db: Database, job_type: JobType) -> int | None:
         if not schedules.claim_period(conn, job_type.name, period):
             return None
         params = job_type.validate_params({})
-        job_id = jobs.submit(
-            db,
-            jobs.NewJob(
-                type=job_type.name,
-                tab=job_type.tab,
-                description=f"{job_type.description_for(params)} (scheduled {period:%Y-%m-%d %H:%M} UTC)",
-                params=params,
-                queue=job_type.queue,
-                max_attempts=job_type.max_attempts,
-                idempotency_key=f"schedule:{job_type.name}:{period.isoformat()}",
-            ),
-            conn,
+        new = job_type.new_job(
+            params,
+            description=f"{job_type.description_for(params)} (scheduled {period:%Y-%m-%d %H:%M} UTC)",
+            idempotency_key=f"schedule:{job_type.name}:{period.isoformat()}",
         )
+        job_id = jobs.submit(db, new, conn)
     log.info("scheduled %s for %s as job %s", job_type.name, period.isoformat(), job_id)
     return job_id

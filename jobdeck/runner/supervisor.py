@@ -11,6 +11,9 @@ from jobdeck import errors
 from jobdeck.runner.worker import Worker
 
 log = logging.getLogger(__name__)
+#: exit statuses of `jobdeck worker` (0: stopped on request, 1: could not start)
+EXIT_DATABASE_UNREACHABLE = 3
+EXIT_STUCK = 4
 
 
 class EmbeddedWorkers:
@@ -29,6 +32,8 @@ class EmbeddedWorkers:
             self.worker.run()
         except errors.DatabaseUnreachable:
             log.error("embedded workers stopped: the database was unreachable for longer than the lease")
+        except errors.WorkerStuck:
+            log.error("embedded workers stopped: too many jobs ignored their time limit; restart the server")
         except Exception:
             log.exception("embedded workers stopped unexpectedly")
 
@@ -55,7 +60,10 @@ def run_in_foreground(worker: Worker, *, burst: bool = False) -> int:
         return 0
     except errors.DatabaseUnreachable as exc:
         log.error("%s", exc)
-        return 3
+        return EXIT_DATABASE_UNREACHABLE
+    except errors.WorkerStuck as exc:
+        log.error("%s", exc)
+        return EXIT_STUCK
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -1,11 +1,14 @@
-"""Sessions, API tokens and failed-login counting; only sha256 hashes of session ids and tokens are stored."""
+"""Sessions, API tokens and the login throttle; only sha256 hashes of session ids and tokens are stored."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from jobdeck import model
 from jobdeck.store import rows, schema
@@ -116,49 +119,119 @@ def touch_token(conn: sa.Connection, token: str) -> None:
     conn.execute(sa.update(tokens).where(tokens.c.token_hash == digest(token)).values(last_used_at=db_now()))
 
 
-# -- login failures -----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
+
+
+def tokens_of(conn: sa.Connection, user_id: int) -> list[TokenRow]:
+    """A user's live tokens, newest first (never the token itself: only its hash is stored)."""
+    live = sa.or_(tokens.c.expires_at.is_(None), tokens.c.expires_at > db_now())
+    stmt = sa.select(tokens).where(tokens.c.user_id == user_id, live).order_by(tokens.c.id.desc())
+    return [
+        TokenRow(
+            id=r.id,
+            name=r.name,
+            created_at=_utc(r.created_at),
+            last_used_at=rows.utc(r.last_used_at),
+            expires_at=rows.utc(r.expires_at),
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    found = rows.utc(value)
+    assert found is not None
+    return found
+
+
+def delete_token(conn: sa.Connection, user_id: int, token_id: int) -> bool:
+    """Revoke one of this user's tokens; False when they hold no token with this id."""
+    result = conn.execute(sa.delete(tokens).where(tokens.c.id == token_id, tokens.c.user_id == user_id))
+    return bool(result.rowcount)
+
+
+def purge_expired_tokens(conn: sa.Connection) -> int:
+    result = conn.execute(sa.delete(tokens).where(tokens.c.expires_at <= db_now()))
+    return int(result.rowcount or 0)
+
+
+# -- login throttle ----------------------------------------------------------------------------
+throttle = schema.login_throttle
+
+
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    """At most `failures` password checks for `key` until the counter resets, `window_s` after it began or
+    after it reached the limit."""
+
+    key: str
+    failures: int
+    window_s: float
+
+
+def _upsert(conn: sa.Connection) -> Any:
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+
+
+def reserve_attempt(conn: sa.Connection, limit: Limit) -> bool:
+    """Count one attempt against `limit` before its password is checked; False (and nothing counted) when
+    the failures and the attempts in flight already reach the limit.
+
+    One conditional INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING: check and count are a single
+    statement, so parallel attempts are serialised on the row and at most `failures` of them pass.
+    """
+    stale = throttle.c.resets_at <= db_now()
+    count = sa.case((stale, 1), else_=throttle.c.failures + 1)
+    stmt = (
+        _upsert(conn)(throttle)
+        .values(key_hash=digest(limit.key), failures=1, in_flight=1, resets_at=db_now(limit.window_s))
+        .on_conflict_do_update(
+            index_elements=[throttle.c.key_hash],
+            set_={
+                "failures": count,
+                "in_flight": sa.case((stale, 1), else_=throttle.c.in_flight + 1),
+                "resets_at": sa.case(
+                    (sa.or_(stale, count >= limit.failures), db_now(limit.window_s)), else_=throttle.c.resets_at
+                ),
+            },
+            where=sa.or_(stale, throttle.c.failures < limit.failures),
+        )
+        .returning(throttle.c.failures)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def settle_attempt(conn: sa.Connection, limit: Limit, *, succeeded: bool) -> None:
+    """The password of a reserved attempt was checked. A failure stays counted; a success forgets the failures
+    but keeps the other attempts still in flight counted, so a burst of guesses cannot slip in behind it."""
+    row = throttle.c.key_hash == digest(limit.key)
+    in_flight = sa.case((throttle.c.in_flight > 0, throttle.c.in_flight - 1), else_=0)
+    failures = in_flight if succeeded else throttle.c.failures
+    conn.execute(sa.update(throttle).where(row).values(failures=failures, in_flight=in_flight))
+
+
+def purge_stale_throttles(conn: sa.Connection) -> int:
+    result = conn.execute(sa.delete(throttle).where(throttle.c.resets_at <= db_now()))
+    return int(result.rowcount or 0)
+
+
 @dataclasses.dataclass(frozen=True)
 class LoginState:
     user: model.User
     password_hash: str
-    locked: bool  #: locked_until lies in the future
 
 
 def login_state(conn: sa.Connection, username: str) -> LoginState | None:
-    locked = sa.and_(u.c.locked_until.is_not(None), u.c.locked_until > db_now())
-    row = conn.execute(sa.select(u, locked.label("locked")).where(u.c.username == username)).first()
+    row = conn.execute(sa.select(u).where(u.c.username == username)).first()
     if row is None:
         return None
-    return LoginState(
-        user=rows.user(row), password_hash=row._mapping["password_hash"], locked=bool(row._mapping["locked"])
-    )
-
-
-def record_failure(conn: sa.Connection, user_id: int, max_failures: int, lock_seconds: float) -> bool:
-    """Count a failed login; the failure that reaches `max_failures` locks the account. Returns whether it is locked.
-
-    A lock that has run out starts the count again, so an old lock does not make one mistake lock the account.
-    """
-    expired = sa.and_(u.c.locked_until.is_not(None), u.c.locked_until <= db_now())
-    count = sa.case((expired, 1), else_=u.c.failed_logins + 1)
-    locked_until = sa.case(
-        (count >= max_failures, db_now(lock_seconds)),
-        (expired, sa.null()),
-        else_=u.c.locked_until,
-    )
-    row = conn.execute(
-        sa.update(u)
-        .where(u.c.id == user_id)
-        .values(failed_logins=count, locked_until=locked_until)
-        .returning(u.c.failed_logins)
-    ).first()
-    return row is not None and int(row[0]) >= max_failures
-
-
-def reset_failures(conn: sa.Connection, user_id: int) -> None:
-    conn.execute(
-        sa.update(u).where(u.c.id == user_id, u.c.failed_logins != 0).values(failed_logins=0, locked_until=None)
-    )
+    return LoginState(user=rows.user(row), password_hash=row._mapping["password_hash"])
 
 
 def set_password_hash(conn: sa.Connection, user_id: int, new_hash: str) -> None:

@@ -17,6 +17,8 @@ from jobdeck import errors
 from jobdeck.settings import normalize_database_url
 
 NOTIFY_CHANNEL = "jobdeck_jobs"
+#: what store functions take: callers above the store name the type without importing SQLAlchemy
+Connection = sa.Connection
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -51,6 +53,18 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or (
         isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
     )
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Raise jobdeck's own error for a failed statement: DatabaseUnavailable when retrying is worth
+    it, DatabaseFailed otherwise (the original stays attached as the cause)."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        if is_transient(exc):
+            raise errors.DatabaseUnavailable(str(exc)) from exc
+        raise errors.DatabaseFailed(str(exc)) from exc
 
 
 class Database:
@@ -166,3 +180,33 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class HeldConnection:
+    """A connection a loop keeps across its transactions (no pool checkout or ping each time);
+    a broken one is dropped and the next transaction opens a fresh one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: sa.Connection | None = None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction on the held connection; a failure raises DatabaseFailed (or
+        DatabaseUnavailable) and drops the connection."""
+        try:
+            with translated_errors():
+                if self._conn is None:
+                    self._conn = self.db.engine.connect().execution_options(jobdeck_write=True)
+                with self._conn.begin():
+                    yield self._conn
+        except errors.DatabaseFailed:
+            self.close(broken=True)
+            raise
+
+    def close(self, broken: bool = False) -> None:
+        if self._conn is not None:
+            if broken:
+                self._conn.invalidate()
+            self._conn.close()
+            self._conn = None

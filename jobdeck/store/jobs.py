@@ -1,10 +1,8 @@
-"""Submitting jobs and reading them back: get, keyset-paginated listing, details, stats."""
+"""Submitting jobs and reading one back: get, its subtasks, files and log. (Listing: store/listing.py.)"""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,8 +14,6 @@ from jobdeck.store import rows, schema
 from jobdeck.store.database import Database, db_now
 
 j = schema.jobs
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-MAX_PAGE = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,165 +129,6 @@ def get(conn: sa.Connection, job_id: int) -> model.Job:
     return rows.job(row)
 
 
-@dataclasses.dataclass(frozen=True)
-class JobFilter:
-    """What a listing shows; `visible_to` restricts it to one user's jobs (the visibility rule)."""
-
-    tab: model.Tab | None = None
-    statuses: tuple[model.Status, ...] = ()
-    type: str | None = None
-    run_by: str | None = None  #: username
-    q: str | None = None  #: a job id or words of the description
-    created_from: dt.datetime | None = None
-    created_to: dt.datetime | None = None
-    visible_to: int | None = None  #: a user id; None lists everyone's jobs
-
-
-def _nullable(column: sa.ColumnElement[Any], fallback: Any) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(column, sa.literal(fallback, column.type))
-
-
-SORTS: dict[str, sa.ColumnElement[Any]] = {
-    "id": j.c.id,
-    "type": j.c.type,
-    "description": j.c.description,
-    "status": j.c.status,
-    "created_at": j.c.created_at,
-    "started_at": _nullable(j.c.started_at, EPOCH),
-    "ended_at": _nullable(j.c.ended_at, EPOCH),
-    "failed_at": _nullable(j.c.failed_at, EPOCH),
-    "run_by": _nullable(schema.users.c.username, ""),
-}
-TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}
-
-
-def _encode_cursor(sort: str, order: str, value: Any, last_id: int) -> str:
-    if isinstance(value, dt.datetime):
-        value = rows.utc(value).isoformat()  # type: ignore[union-attr]
-    raw = json.dumps([sort, order, value, last_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, sort: str, order: str) -> tuple[Any, int]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        c_sort, c_order, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if (c_sort, c_order) != (sort, order) or not isinstance(last_id, int):
-            raise ValueError("cursor of another listing")
-        if sort in TIME_SORTS:
-            value = rows.to_db_time(dt.datetime.fromisoformat(value))
-        elif sort == "id" and not isinstance(value, int):
-            raise ValueError("bad id")
-        elif sort != "id" and not isinstance(value, str):
-            raise ValueError("bad value")
-        return value, last_id
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise errors.InvalidCursor() from exc
-
-
-#: Ids follow creation order to within a statement's duration; bounds taken this far outside a date
-#: range are safely outside it, so an id range can prune the grid's (tab, id) scan exactly.
-ID_ORDER_SLACK = dt.timedelta(seconds=60)
-NO_ID = 0
-ALL_IDS = 2**62
-
-
-def _id_before(start: dt.datetime) -> sa.ColumnElement[int]:
-    """An id lower than every job created at or after `start`: one probe of the created_at index."""
-    probe = (
-        sa.select(j.c.id)
-        .where(j.c.created_at < start - ID_ORDER_SLACK)
-        .order_by(j.c.created_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return sa.func.coalesce(probe, NO_ID)
-
-
-def _id_after(end: dt.datetime) -> sa.ColumnElement[int]:
-    """An id higher than every job created before `end`."""
-    probe = (
-        sa.select(j.c.id)
-        .where(j.c.created_at >= end + ID_ORDER_SLACK)
-        .order_by(j.c.created_at)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return sa.func.coalesce(probe, ALL_IDS)
-
-
-def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
-    clauses: list[sa.ColumnElement[bool]] = []
-    if flt.visible_to is not None:
-        clauses.append(j.c.run_by_id == flt.visible_to)
-    if flt.tab is not None:
-        clauses.append(j.c.tab == flt.tab.value)
-    if flt.statuses:
-        clauses.append(j.c.status.in_([s.value for s in flt.statuses]))
-    if flt.type:
-        clauses.append(j.c.type == flt.type)
-    if flt.run_by:
-        clauses.append(schema.users.c.username == flt.run_by)
-    if flt.created_from:
-        start = rows.to_db_time(flt.created_from)
-        clauses.append(j.c.created_at >= start)
-        clauses.append(j.c.id > _id_before(start))
-    if flt.created_to:
-        end = rows.to_db_time(flt.created_to)
-        clauses.append(j.c.created_at < end)
-        clauses.append(j.c.id < _id_after(end))
-    if flt.q:
-        text = flt.q.strip()
-        by_text = j.c.description.icontains(text, autoescape=True)
-        if text.isdigit() and len(text) < 19:
-            clauses.append(sa.or_(j.c.id == int(text), by_text))
-        else:
-            clauses.append(by_text)
-    return clauses
-
-
-def list_jobs(
-    conn: sa.Connection,
-    flt: JobFilter,
-    *,
-    sort: str = "id",
-    order: str = "desc",
-    limit: int = 50,
-    cursor: str | None = None,
-) -> model.Page:
-    """One keyset page of jobs: stable while new jobs arrive (no row skipped or repeated)."""
-    if sort not in SORTS:
-        raise errors.InvalidSort(f"Unknown sort column {sort!r}; use one of {', '.join(SORTS)}.")
-    if order not in ("asc", "desc"):
-        raise errors.InvalidSort(f"Unknown sort order {order!r}; use asc or desc.")
-    limit = max(1, min(limit, MAX_PAGE))
-    key = SORTS[sort]
-    stmt = rows.job_select().where(*_where(flt))
-    if cursor:
-        value, last_id = _decode_cursor(cursor, sort, order)
-        if sort == "id":
-            stmt = stmt.where(j.c.id < last_id if order == "desc" else j.c.id > last_id)
-        else:
-            bound = sa.literal(value, key.type)
-            after = sa.tuple_(key, j.c.id) < sa.tuple_(bound, last_id)
-            before = sa.tuple_(key, j.c.id) > sa.tuple_(bound, last_id)
-            stmt = stmt.where(after if order == "desc" else before)
-    if sort == "id":
-        stmt = stmt.order_by(j.c.id.desc() if order == "desc" else j.c.id.asc())
-    elif order == "desc":
-        stmt = stmt.order_by(key.desc(), j.c.id.desc())
-    else:
-        stmt = stmt.order_by(key.asc(), j.c.id.asc())
-    stmt = stmt.add_columns(key.label("_sort_key")).limit(limit + 1)
-    fetched = conn.execute(stmt).all()
-    items = [rows.job(r) for r in fetched[:limit]]
-    next_cursor = None
-    if len(fetched) > limit:
-        last = fetched[limit - 1]
-        next_cursor = _encode_cursor(sort, order, last._mapping["_sort_key"], last._mapping["id"])
-    return model.Page(items=items, next_cursor=next_cursor)
-
-
 def subtasks(conn: sa.Connection, job_id: int) -> list[model.Subtask]:
     s = schema.subtasks
     result = conn.execute(sa.select(s).where(s.c.job_id == job_id).order_by(s.c.seq))
@@ -323,24 +160,3 @@ def completed_subtask_names(conn: sa.Connection, job_id: int) -> set[str]:
     s = schema.subtasks
     stmt = sa.select(s.c.name).where(s.c.job_id == job_id, s.c.status == model.SubtaskStatus.COMPLETED.value)
     return set(conn.execute(stmt).scalars())
-
-
-@dataclasses.dataclass(frozen=True)
-class Stats:
-    by_status: dict[str, int]
-    oldest_queued_at: dt.datetime | None
-    live_workers: int
-
-
-def stats(conn: sa.Connection, live_within_s: float) -> Stats:
-    """Jobs by status, the oldest queued job, and workers heard from recently."""
-    counts: dict[str, int] = dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
-    oldest = conn.execute(
-        sa.select(sa.func.min(j.c.created_at)).where(j.c.status == model.Status.QUEUED.value)
-    ).scalar()
-    w = schema.workers
-    live = conn.execute(
-        sa.select(sa.func.count()).select_from(w).where(w.c.heartbeat_at >= db_now(-live_within_s))
-    ).scalar_one()
-    by_status = {s.value: int(counts.get(s.value, 0)) for s in model.Status}
-    return Stats(by_status=by_status, oldest_queued_at=rows.utc(oldest), live_workers=int(live))

@@ -49,6 +49,17 @@ sessions = sa.Table(
     sa.Column("expires_at", Timestamp, nullable=False),
 )
 
+#: Failed-login counters, one row per throttled key (a client address or an account name), keyed by a sha256
+#: so neither is stored in clear; unknown names get a row like known ones.
+login_throttle = sa.Table(
+    "login_throttle",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),  #: attempts counted: failed ones and those in flight
+    sa.Column("in_flight", sa.Integer, nullable=False),  #: attempts whose password is being checked
+    sa.Column("resets_at", Timestamp, nullable=False),
+)
+
 jobs = sa.Table(
     "jobs",
     metadata,

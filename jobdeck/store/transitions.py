@@ -1,4 +1,8 @@
-"""Writes to jobs a worker holds, each fenced by its lease token: a stale worker's write changes nothing."""
+"""Writes to jobs a worker holds, each fenced by its lease: a stale worker's write changes nothing.
+
+The fence is one predicate (`_fence`): a fenced UPDATE carries it in its WHERE clause; an INSERT
+(a log line, a subtask, a file) first takes the job row under it (`hold`). Every fenced write says
+whether the lease held; what a lost lease means is the caller's business."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from jobdeck import model
 from jobdeck.store import schema
-from jobdeck.store.database import Database, db_now
+from jobdeck.store.database import db_now
 
 j = schema.jobs
 s = schema.subtasks
@@ -19,15 +23,20 @@ ERROR_MAX_CHARS = 4000
 IN_PROGRESS = model.Status.IN_PROGRESS.value
 
 
-def _held(job_id: int, token: str) -> sa.ColumnElement[bool]:
-    return sa.and_(j.c.id == job_id, j.c.lease_token == token, j.c.status == IN_PROGRESS)
+def _fence(ids: sa.ColumnElement[bool], token: sa.ColumnElement[str] | str) -> sa.ColumnElement[bool]:
+    """The jobs matched by `ids` that are still In Progress under this lease token."""
+    return sa.and_(ids, j.c.lease_token == token, j.c.status == IN_PROGRESS)
 
 
-def holds(db: Database, conn: sa.Connection, job_id: int, token: str) -> bool:
-    """Whether this lease still holds the job; on PostgreSQL the row stays share-locked until commit,
-    so the reaper (which skips locked rows) cannot take it from under the rest of the transaction."""
-    stmt = sa.select(j.c.id).where(_held(job_id, token))
-    if db.is_postgresql:
+def _held(lease: model.Lease) -> sa.ColumnElement[bool]:
+    return _fence(j.c.id == lease.job_id, lease.token)
+
+
+def hold(conn: sa.Connection, lease: model.Lease) -> bool:
+    """Whether the lease holds, for a transaction of the job's own writes; on PostgreSQL the row stays
+    share-locked until commit, so the reaper (which skips locked rows) cannot take it from under them."""
+    stmt = sa.select(j.c.id).where(_held(lease))
+    if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(read=True)
     return conn.execute(stmt).first() is not None
 
@@ -41,6 +50,10 @@ class Outcome:
     status: model.Status  #: completed, failed or cancelled
     error: str | None = None
     log: str | None = None  #: e.g. the traceback, for the job log (never for the page)
+
+    @property
+    def lease(self) -> model.Lease:
+        return model.Lease(self.job_id, self.lease_token)
 
 
 @functools.cache
@@ -56,11 +69,12 @@ def _finish_statement(status: model.Status, postgresql: bool) -> sa.Update:
     return (
         sa.update(j)
         .where(
-            j.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
-            if postgresql
-            else j.c.id.in_(sa.bindparam("ids", expanding=True)),
-            j.c.lease_token == sa.bindparam("token", type_=sa.String),
-            j.c.status == IN_PROGRESS,
+            _fence(
+                j.c.id == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
+                if postgresql
+                else j.c.id.in_(sa.bindparam("ids", expanding=True)),
+                sa.bindparam("token", type_=sa.String),
+            )
         )
         .values(**values)
         .returning(j.c.id)
@@ -109,7 +123,7 @@ def release(conn: sa.Connection, job_ids: Sequence[int], token: str) -> set[int]
     """Hand jobs back to the queue (graceful shutdown): the attempt does not count."""
     stmt = (
         sa.update(j)
-        .where(j.c.id.in_(list(job_ids)), j.c.lease_token == token, j.c.status == IN_PROGRESS)
+        .where(_fence(j.c.id.in_(list(job_ids)), token))
         .values(
             status=model.Status.QUEUED.value,
             worker_id=None,
@@ -142,26 +156,28 @@ def request_cancel(conn: sa.Connection, job_id: int) -> model.Status | None:
     return model.Status.IN_PROGRESS if running else None
 
 
-def progress(conn: sa.Connection, job_id: int, token: str, done: int, total: int | None) -> bool:
-    result = conn.execute(sa.update(j).where(_held(job_id, token)).values(progress_done=done, progress_total=total))
+def progress(conn: sa.Connection, lease: model.Lease, done: int, total: int | None) -> bool:
+    result = conn.execute(sa.update(j).where(_held(lease)).values(progress_done=done, progress_total=total))
     return result.rowcount == 1
 
 
-def describe(conn: sa.Connection, job_id: int, token: str, description: str) -> bool:
+def describe(conn: sa.Connection, lease: model.Lease, description: str) -> bool:
     """Change a held job's description (say, to its final counts)."""
-    result = conn.execute(sa.update(j).where(_held(job_id, token)).values(description=description[:1000]))
+    result = conn.execute(sa.update(j).where(_held(lease)).values(description=description[:1000]))
     return result.rowcount == 1
 
 
-def start_subtask(db: Database, conn: sa.Connection, job_id: int, token: str, name: str) -> int | None:
+def start_subtask(conn: sa.Connection, lease: model.Lease, name: str) -> int | None:
     """Open a subtask (the next seq) for a held job; None if the lease is gone."""
-    if not holds(db, conn, job_id, token):
+    if not hold(conn, lease):
         return None
-    next_seq = sa.select(sa.func.coalesce(sa.func.max(s.c.seq), 0) + 1).where(s.c.job_id == job_id).scalar_subquery()
+    next_seq = (
+        sa.select(sa.func.coalesce(sa.func.max(s.c.seq), 0) + 1).where(s.c.job_id == lease.job_id).scalar_subquery()
+    )
     stmt = (
         sa.insert(s)
         .values(
-            job_id=job_id,
+            job_id=lease.job_id,
             seq=next_seq,
             name=name[:300],
             status=model.SubtaskStatus.IN_PROGRESS.value,
@@ -173,26 +189,46 @@ def start_subtask(db: Database, conn: sa.Connection, job_id: int, token: str, na
 
 
 def end_subtask(
-    db: Database,
     conn: sa.Connection,
-    job_id: int,
-    token: str,
+    lease: model.Lease,
     subtask_id: int,
     status: model.SubtaskStatus,
     message: str | None = None,
 ) -> bool:
-    if not holds(db, conn, job_id, token):
+    if not hold(conn, lease):
         return False
     conn.execute(
         sa.update(s)
-        .where(s.c.id == subtask_id, s.c.job_id == job_id)
+        .where(s.c.id == subtask_id, s.c.job_id == lease.job_id)
         .values(status=status.value, ended_at=db_now(), message=(message or None) and message[:ERROR_MAX_CHARS])
     )
     return True
 
 
-def log(conn: sa.Connection, job_id: int, level: str, message: str) -> None:
-    conn.execute(sa.insert(schema.job_log).values(job_id=job_id, at=db_now(), level=level, message=message[:10_000]))
+def log(conn: sa.Connection, lease: model.Lease, level: str, message: str) -> bool:
+    """A line in a held job's log."""
+    if not hold(conn, lease):
+        return False
+    conn.execute(
+        sa.insert(schema.job_log).values(job_id=lease.job_id, at=db_now(), level=level, message=message[:10_000])
+    )
+    return True
+
+
+def attach_file(
+    conn: sa.Connection,
+    lease: model.Lease,
+    kind: model.FileKind,
+    name: str,
+    content_type: str,
+    size: int,
+    sha256: str,
+    storage_key: str,
+) -> int | None:
+    """List a stored file under a held job (an output, an error report); None if the lease is gone."""
+    if not hold(conn, lease):
+        return None
+    return add_file(conn, lease.job_id, kind, name, content_type, size, sha256, storage_key)
 
 
 def add_file(
@@ -205,6 +241,7 @@ def add_file(
     sha256: str,
     storage_key: str,
 ) -> int:
+    """List a stored file under a job no worker holds yet (an upload, at submit time)."""
     stmt = (
         sa.insert(schema.job_files)
         .values(

@@ -14,6 +14,8 @@ from jobdeck.store.transitions import close_open_subtasks
 j = schema.jobs
 w = schema.workers
 IN_PROGRESS = model.Status.IN_PROGRESS.value
+#: what the reaper knows of why a run ended: its worker went silent
+NO_HEARTBEAT = "no heartbeat within its lease"
 
 
 def register(conn: sa.Connection, worker_id: str, hostname: str, pid: int, concurrency: int) -> None:
@@ -81,6 +83,7 @@ def reap(db: Database, conn: sa.Connection, limit: int = 500) -> list[Reaped]:
     reaped: list[Reaped] = []
     for row in conn.execute(stmt).all():
         where = f"{row.hostname} pid {row.pid}" if row.hostname else f"worker {row.worker_id}"
+        last = f"{row.hostname}, pid {row.pid}" if row.hostname else f"worker {row.worker_id}"
         held = sa.and_(j.c.id == row.id, j.c.lease_token == row.lease_token, j.c.status == IN_PROGRESS)
         if row.attempt < row.max_attempts:
             message = f"Worker lost ({where}); attempt {row.attempt} of {row.max_attempts}, requeued"
@@ -90,7 +93,8 @@ def reap(db: Database, conn: sa.Connection, limit: int = 500) -> list[Reaped]:
                 .values(status=model.Status.QUEUED.value, worker_id=None, lease_token=None, lease_expires_at=None)
             ).rowcount
         else:
-            message = f"Worker lost ({where}) while running the job; its lease expired"
+            # Every run of it ended this way: an exception would have failed it, a release not counted.
+            message = model.worker_stopped(row.attempt, last, NO_HEARTBEAT)
             changed = conn.execute(
                 sa.update(j)
                 .where(held)

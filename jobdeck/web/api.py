@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import urllib.parse
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from fastapi.security import OAuth2PasswordRequestForm
 
-from jobdeck import errors, model, views
+from jobdeck import errors, files, model, views
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.web import auth, schemas
-from jobdeck.web.deps import ApiUser, ServiceDep
-from jobdeck.web.listing import ListQuery, list_query
+from jobdeck.web import problems, schemas
+from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
+from jobdeck.web.listing import list_query
 
 MAX_ID = 2**63 - 1
 JobId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -29,9 +27,7 @@ SERVED_TYPES = {
     "application/json",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 422)
-}
+PROBLEMS = problems.responses(401, 403, 404, 422)
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
@@ -41,45 +37,10 @@ def json_body(body: Any, status: int = 200, headers: dict[str, str] | None = Non
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def readable_log(user: model.User, lines: list[model.LogLine]) -> list[model.LogLine]:
-    """The job log as this user may read it: a failure's traceback (server paths, code) is for admins only;
-    everyone sees the error message itself on the job."""
-    if user.is_admin:
-        return lines
-    return [line for line in lines if not line.message.startswith("Traceback (most recent call last)")]
-
-
-def detail_body(service: Service, user: model.User, detail: Any) -> dict[str, Any]:
-    job: model.Job = detail.job
-    title = service.registry.get(job.type).title if job.type in service.registry else job.type
-    log = [
-        {"at": views.timestamp(line.at), "level": line.level, "message": line.message}
-        for line in readable_log(user, detail.log)
-    ]
-    return {**views.job_detail(detail), "title": title, "log": log}
-
-
-@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses={429: PROBLEMS[401]})
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], service: ServiceDep) -> Any:
-    """OAuth2 password flow: trade a username and password for a bearer token."""
-    user = auth.authenticate(service, form.username, form.password)
-    return {"access_token": auth.issue_token(service, user), "token_type": "bearer"}
-
-
-@router.get("/me", response_model=schemas.Me, tags=["auth"])
-def me(user: ApiUser) -> Any:
-    return {"username": user.username, "display_name": user.display_name, "is_admin": user.is_admin}
-
-
 @router.get("/jobs", response_model=schemas.JobPage, tags=["jobs"])
-def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]) -> Any:
+def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[JobQuery, Depends(list_query)]) -> Any:
     """A keyset page of the jobs the caller may see: admins see everyone's, other users their own."""
-    try:
-        page = service.list_jobs(
-            user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
-        )
-    except (sa.exc.DataError, OverflowError) as exc:  # a forged cursor holding an out-of-range value
-        raise errors.InvalidCursor() from exc
+    page = service.list_jobs(user, query)
     return json_body(views.page(page.items, page.next_cursor))
 
 
@@ -93,7 +54,7 @@ def start_job(body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
 
 @router.get("/jobs/{job_id}", response_model=schemas.JobDetailOut, tags=["jobs"])
 def get_job(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
-    return json_body(detail_body(service, user, service.job_detail(user, job_id)))
+    return json_body(views.job_document(service.job_detail(user, job_id)))
 
 
 @router.get(
@@ -113,7 +74,9 @@ def download(job_id: JobId, file_id: FileId, user: ApiUser, service: ServiceDep)
     return StreamingResponse(_close_after(chunks), media_type=content_type, headers=headers)
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=schemas.JobSummary, tags=["jobs"], responses={409: PROBLEMS[401]})
+@router.post(
+    "/jobs/{job_id}/cancel", response_model=schemas.JobSummary, tags=["jobs"], responses=problems.responses(409)
+)
 def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     """Ask a queued or running job to stop; it ends Cancelled."""
     return json_body(views.job_summary(service.cancel(user, job_id)))
@@ -124,7 +87,7 @@ def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     status_code=202,
     response_model=schemas.JobSummary,
     tags=["jobs"],
-    responses={409: PROBLEMS[401]},
+    responses=problems.responses(409),
 )
 def retry(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     """Start a failed job again as a new job with the same type, parameters and input files."""
@@ -158,14 +121,11 @@ def import_targets(user: ApiUser, service: ServiceDep) -> Any:
 )
 def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, service: ServiceDep) -> Response:
     """A CSV holding just the header row a file for this target should have."""
-    target = find_target(service, name)
+    target = service.import_target(name)
     headers = {"Content-Disposition": content_disposition(f"{target.name}-template.csv", 0)}
     return Response(target.template_csv(), media_type="text/csv", headers=headers)
 
 
-@router.post(
-    "/imports", status_code=202, response_model=schemas.JobSummary, tags=["imports"], responses={413: PROBLEMS[401]}
-)
 def start_import(
     user: ApiUser,
     service: ServiceDep,
@@ -181,6 +141,18 @@ def start_import(
         service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
     )
     return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+
+
+router.add_api_route(
+    "/imports",
+    start_import,
+    methods=["POST"],
+    status_code=202,
+    response_model=schemas.JobSummary,
+    tags=["imports"],
+    responses=problems.responses(413),
+    route_class_override=ApiUploadRoute,  # the caller is checked before the upload is read
+)
 
 
 # -- helpers shared with the pages ------------------------------------------------------------
@@ -202,7 +174,7 @@ def run_import(
     return service.start_import(
         user,
         upload.file,
-        upload.filename or "upload.csv",  # the service cleans it (imports.upload.clean_filename)
+        upload.filename or "upload.csv",  # the service cleans it (files.clean_name)
         target,
         on_error=on_error,
         dry_run=dry_run,
@@ -210,13 +182,6 @@ def run_import(
         delimiter=delimiter or None,
         run_at=run_at,
     )
-
-
-def find_target(service: Service, name: str) -> Any:
-    for t in service.import_targets():
-        if t.name == name:
-            return t
-    raise errors.UnknownTarget(f"No import target named {name!r}.")
 
 
 def target_body(t: Any) -> dict[str, Any]:
@@ -240,17 +205,9 @@ def target_body(t: Any) -> dict[str, Any]:
     }
 
 
-def clean_filename(name: str) -> str:
-    """A name safe to show and to offer back: no directories, no control or bidi characters, at most 200 chars."""
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = name.strip(" .") or "file"
-    return name[:200]
-
-
 def content_disposition(name: str, file_id: int) -> str:
     """RFC 6266: an ASCII fallback and the UTF-8 name, both derived from the cleaned stored name."""
-    safe = clean_filename(name)
+    safe = files.clean_name(name) or f"file-{file_id}"
     ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", safe) or f"file-{file_id}"
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(safe, safe='')}"
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, guard, pages, problems, render, schemas
+from jobdeck.web import api, auth_api, guard, pages, problems, render, schemas
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,30 @@ def healthz() -> Any:
 def metrics() -> Response:
     """Prometheus text from the default registry."""
     return Response(prometheus_client.generate_latest(), media_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+def for_clients(spec: dict[str, Any]) -> dict[str, Any]:
+    """The generated OpenAPI document, completed so that client generators read it as the server behaves.
+
+    - Problem answers refer to the Problem schema (problems.responses); it is added here.
+    - An uploaded file is `contentMediaType` only under OpenAPI 3.1, which generators such as
+      openapi-python-client take for a text field; `format: binary` makes it a file upload.
+    """
+    found = spec.setdefault("components", {}).setdefault("schemas", {})
+    found.update(problems.component_schemas())
+    _mark_files(found)
+    return spec
+
+
+def _mark_files(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "contentMediaType" in node:
+            node.setdefault("format", "binary")
+        for value in node.values():
+            _mark_files(value)
+    elif isinstance(node, list):
+        for value in node:
+            _mark_files(value)
 
 
 def create_app(service: Service) -> FastAPI:
@@ -60,6 +84,14 @@ def create_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = for_clients(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(auth_api.router)
     app.include_router(api.router)
     app.include_router(preview_api.router)
     app.include_router(pages.router)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import urllib.parse
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 
 from jobdeck import errors, model
 from jobdeck.service import Service
@@ -34,11 +38,11 @@ def _identify(request: Request, service: Service) -> model.User | None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer":
-            user = auth.find_token(service, token.strip())
+            user = service.accounts.find_token(token.strip())
     else:
         cookie = request.cookies.get(auth.session_cookie_name(service.settings))
         if cookie:
-            session = auth.find_session(service, cookie)
+            session = service.accounts.find_session(cookie)
             user = session.user if session else None
     request.state.identified = True
     request.state.user = user
@@ -90,3 +94,61 @@ ApiUser = Annotated[model.User, Depends(api_user)]
 PageUser = Annotated[model.User, Depends(page_user)]
 PageWriter = Annotated[model.User, Depends(page_writer)]
 OptionalUser = Annotated[model.User | None, Depends(optional_user)]
+
+
+# -- callers known before the body is read -----------------------------------------------------------
+def _same_origin(request: Request) -> bool:
+    """Fetch metadata or, from browsers without it, the Origin header: a form posted from another site is
+    known by its headers alone. A request with neither (not a browser) is judged by its CSRF token later."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.lower() in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urllib.parse.urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+def _api_caller(request: Request) -> None:
+    api_user(request, get_service(request), None)
+
+
+def _page_caller(request: Request) -> None:
+    page_user(request, get_service(request))
+    if not _same_origin(request):
+        raise errors.CsrfRejected()
+
+
+class _CallerFirstRoute(APIRoute):
+    """A route (an upload) whose caller is identified, and refused, before a byte of its body is read.
+
+    FastAPI reads a route's form body before it runs its dependencies; for an upload that means spooling
+    the whole file to disk first. These routes check the caller from the headers alone, then let FastAPI
+    read the body and run the dependencies as usual (which find the caller already identified)."""
+
+    @staticmethod
+    def check_caller(request: Request) -> None:
+        raise NotImplementedError
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        check = self.check_caller
+
+        async def caller_first(request: Request) -> Response:
+            await run_in_threadpool(check, request)
+            return await handler(request)
+
+        return caller_first
+
+
+class ApiUploadRoute(_CallerFirstRoute):
+    """An API upload: a bearer token, or the session cookie with its X-CSRF-Token header, before the body."""
+
+    check_caller = staticmethod(_api_caller)
+
+
+class PageUploadRoute(_CallerFirstRoute):
+    """A page's upload form: a live session posting from this site before the body; the form's CSRF token,
+    which travels inside the body, is then checked by `page_writer` once the body is parsed."""
+
+    check_caller = staticmethod(_page_caller)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -51,7 +52,8 @@ class Guard:
                     extra.append((b"cache-control", b"public, max-age=3600"))
                 elif b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = [_relative_location(n, v) for n, v in message.get("headers", [])]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         if scope["method"] not in SAFE_METHODS:
@@ -71,16 +73,46 @@ class Guard:
                 return
 
         received = 0
+        too_large = False
+        started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.max_body_bytes:
-                raise errors.FileTooLarge()  # a chunked body that grew past the cap
+                # A chunked body that grew past the cap: the application sees the client leave, and its
+                # answer (a parse error) is replaced by the 413 the limit promises.
+                too_large = True
+                return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send_with_headers)
+        async def send_unless_too_large(message: Message) -> None:
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, counting_receive, send_unless_too_large)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await _refuse(send_with_headers, path, 413, "Content Too Large", errors.FileTooLarge().message)
+
+
+def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    """Every redirect stays on this site and names no host: an absolute Location (Starlette builds one from
+    the request's Host header, e.g. /static -> /static/) keeps only its path and query."""
+    if name.lower() != b"location":
+        return name, value
+    parts = urllib.parse.urlsplit(value.decode("latin-1"))
+    if not parts.scheme and not parts.netloc and not parts.path.startswith("//"):
+        return name, value
+    path = "/" + parts.path.lstrip("/\\")
+    return name, (path + (f"?{parts.query}" if parts.query else "")).encode("latin-1")
 
 
 async def _refuse(send: Send, path: str, status: int, title: str, detail: str) -> None:

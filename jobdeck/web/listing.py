@@ -1,18 +1,15 @@
-"""The grid's query parameters, shared by the list API and the page: validated, then mapped onto a JobFilter."""
+"""The grid's query parameters, shared by the list API and the page: validated, then mapped onto a JobQuery."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query
 
 from jobdeck import errors, model
-from jobdeck.store.jobs import JobFilter
+from jobdeck.query import JobFilter, JobQuery, Order, SortKey
 
-#: Sort keys the grid offers, one per column (allow-list: anything else is a 422 before the store sees it).
-SortKey = Literal["id", "type", "description", "status", "created_at", "started_at", "ended_at", "failed_at", "run_by"]
 PAGE_SIZES = (25, 50, 100)
 #: Printable text only: control characters (NUL above all) never reach a query.
 TEXT = r"^[^\x00-\x1f\x7f]*$"
@@ -20,38 +17,31 @@ EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 
-@dataclasses.dataclass(frozen=True)
-class ListQuery:
-    flt: JobFilter
-    sort: str
-    order: str
-    limit: int
-    cursor: str | None
-
-    def params(self, **changes: object) -> dict[str, str | list[str]]:
-        """These parameters as a query string mapping (for links, the pager and the live refresh)."""
-        f = self.flt
-        out: dict[str, str | list[str]] = {}
-        if f.tab:
-            out["tab"] = f.tab.value
-        if f.statuses:
-            out["status"] = [s.value for s in f.statuses]
-        for name, value in (("type", f.type), ("run_by", f.run_by), ("q", f.q)):
-            if value:
-                out[name] = value
-        if f.created_from:
-            out["from"] = f.created_from.isoformat().replace("+00:00", "Z")
-        if f.created_to:
-            out["to"] = f.created_to.isoformat().replace("+00:00", "Z")
-        out.update(sort=self.sort, order=self.order, limit=str(self.limit))
-        if self.cursor:
-            out["cursor"] = self.cursor
-        for key, change in changes.items():
-            if change is None:
-                out.pop(key, None)
-            else:
-                out[key] = [str(v) for v in change] if isinstance(change, list) else str(change)
-        return out
+def query_params(query: JobQuery, **changes: object) -> dict[str, str | list[str]]:
+    """A query as a query string mapping (for links, the pager and the live refresh); a change of None
+    drops that parameter."""
+    f = query.filter
+    out: dict[str, str | list[str]] = {}
+    if f.tab:
+        out["tab"] = f.tab.value
+    if f.statuses:
+        out["status"] = [s.value for s in f.statuses]
+    for name, value in (("type", f.type), ("run_by", f.run_by), ("q", f.q)):
+        if value:
+            out[name] = value
+    if f.created_from:
+        out["from"] = f.created_from.isoformat().replace("+00:00", "Z")
+    if f.created_to:
+        out["to"] = f.created_to.isoformat().replace("+00:00", "Z")
+    out.update(sort=query.sort, order=query.order, limit=str(query.limit))
+    if query.cursor:
+        out["cursor"] = query.cursor
+    for key, change in changes.items():
+        if change is None:
+            out.pop(key, None)
+        else:
+            out[key] = [str(v) for v in change] if isinstance(change, list) else str(change)
+    return out
 
 
 def _moment(value: dt.date | dt.datetime | None, *, end: bool, name: str) -> dt.datetime | None:
@@ -80,10 +70,10 @@ def list_query(
     from_: Annotated[dt.datetime | dt.date | None, Query(alias="from", description="created at or after")] = None,
     to: Annotated[dt.datetime | dt.date | None, Query(description="created before (a date: up to its end)")] = None,
     sort: Annotated[SortKey, Query()] = "id",
-    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    order: Annotated[Order, Query()] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]*$")] = None,
-) -> ListQuery:
+) -> JobQuery:
     flt = JobFilter(
         tab=tab,
         statuses=tuple(dict.fromkeys(status or ())),
@@ -93,4 +83,4 @@ def list_query(
         created_from=_moment(from_, end=False, name="from"),
         created_to=_moment(to, end=True, name="to"),
     )
-    return ListQuery(flt=flt, sort=sort, order=order, limit=limit, cursor=cursor or None)
+    return JobQuery(filter=flt, sort=sort, order=order, limit=limit, cursor=cursor or None)

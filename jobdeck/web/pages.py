@@ -11,11 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from jobdeck import access, errors, model
+from jobdeck.query import JobQuery
 from jobdeck.service import Service, safe_run_at
-from jobdeck.store.jobs import JobFilter
 from jobdeck.web import api, auth, render
-from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep
-from jobdeck.web.listing import PAGE_SIZES, ListQuery, list_query
+from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep
+from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
 
 router = APIRouter(include_in_schema=False)
 JobId = Annotated[int, Path(ge=1, le=api.MAX_ID)]
@@ -86,7 +86,7 @@ def login(
     if not auth.same_secret(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, target, error=errors.CsrfRejected().message, status=403)
     try:
-        user = auth.authenticate(service, username.strip(), password)
+        user = service.accounts.authenticate(username.strip(), password, auth.client_address(request))
     except errors.LoginThrottled as exc:
         return _login_page(request, target, error=exc.message, status=429)
     except errors.BadCredentials as exc:
@@ -94,8 +94,8 @@ def login(
     cookie_name = auth.session_cookie_name(service.settings)
     old = request.cookies.get(cookie_name)
     if old:
-        auth.end_session(service, old)
-    session = auth.start_session(service, user)
+        service.accounts.end_session(old)
+    session = service.accounts.start_session(user)
     response = see_other(target)
     response.set_cookie(
         cookie_name,
@@ -112,7 +112,7 @@ def login(
 
 @router.post("/logout")
 def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
-    auth.end_session(service, request.state.session.id)
+    service.accounts.end_session(request.state.session.id)
     response = see_other("/login")
     response.delete_cookie(auth.session_cookie_name(service.settings), path="/")
     return response
@@ -163,7 +163,7 @@ def start_operation(
     form: Annotated[FormData, Depends(form_data)],
     type: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    job_type = service.job_type_for(user, type)
+    job_type = service.startable_type(user, type)
     params: dict[str, Any] = {}
     for field in param_fields(job_type.params.model_json_schema() if job_type.params else None):
         raw = form.get(f"p_{field['name']}")
@@ -189,16 +189,12 @@ def _convert(raw: str, kind: str, label: str) -> Any:
 # -- the grid ------------------------------------------------------------------------------------
 @router.get(GRID)
 def grid(
-    request: Request, user: PageUser, service: ServiceDep, query: Annotated[ListQuery, Depends(list_query)]
+    request: Request, user: PageUser, service: ServiceDep, query: Annotated[JobQuery, Depends(list_query)]
 ) -> Response:
-    if query.flt.tab is None:
-        query = ListQuery(
-            flt=_with_tab(query, model.Tab.GENERAL), sort=query.sort, order=query.order, limit=query.limit, cursor=None
-        )
-    page = service.list_jobs(
-        user, query.flt, sort=query.sort, order=query.order, limit=query.limit, cursor=query.cursor
-    )
-    tab = query.flt.tab or model.Tab.GENERAL
+    if query.filter.tab is None:
+        query = dataclasses.replace(query.filtered(tab=model.Tab.GENERAL), cursor=None)
+    page = service.list_jobs(user, query)
+    tab = query.filter.tab or model.Tab.GENERAL
     context = {
         "nav": "jobs",
         "tab": tab,
@@ -206,28 +202,23 @@ def grid(
         "jobs": page.items,
         "titles": {t.name: t.title for t in service.registry.all()},
         "types": [t for t in service.registry.all() if t.tab is tab],
-        "users": service.users() if user.is_admin else [],
+        "users": service.accounts.users() if user.is_admin else [],
         "query": query,
         "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
         "page_sizes": PAGE_SIZES,
-        "next_url": _url(GRID, query.params(cursor=page.next_cursor)) if page.next_cursor else None,
-        "first_url": _url(GRID, query.params(cursor=None)) if query.cursor else None,
-        "filtered": bool(query.flt.statuses or query.flt.type or query.flt.run_by or query.flt.q)
-        or bool(query.flt.created_from or query.flt.created_to),
+        "next_url": _url(GRID, query_params(query, cursor=page.next_cursor)) if page.next_cursor else None,
+        "first_url": _url(GRID, query_params(query, cursor=None)) if query.cursor else None,
+        "filtered": query.filter.narrowed,
     }
     return render.page(request, "jobs.html", context)
 
 
-def _with_tab(query: ListQuery, tab: model.Tab) -> JobFilter:
-    return dataclasses.replace(query.flt, tab=tab)
-
-
-def _sort_link(query: ListQuery, key: str) -> dict[str, str]:
+def _sort_link(query: JobQuery, key: str) -> dict[str, str]:
     """The column header's link: sort by this column, flipping the order when it is already the sort."""
     current = query.sort == key
     order = ("asc" if query.order == "desc" else "desc") if current else "desc"
     aria = ("descending" if query.order == "desc" else "ascending") if current else "none"
-    return {"url": _url(GRID, query.params(sort=key, order=order, cursor=None)), "aria": aria}
+    return {"url": _url(GRID, query_params(query, sort=key, order=order, cursor=None)), "aria": aria}
 
 
 def _url(path: str, params: dict[str, Any]) -> str:
@@ -244,12 +235,12 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
         "nav": "jobs",
         "detail": detail,
         "job": job,
-        "title": job_type.title if job_type else job.type,
+        "title": detail.title,
         "can_cancel": access.can_cancel(user, job),
         "can_retry": job_type is not None and access.can_retry(user, job, job_type.audience),
         "back_url": _url(GRID, {"tab": job.tab.value}),
         "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
-        "log": api.readable_log(user, detail.log),
+        "log": detail.log,
     }
     return render.page(request, "job.html", context)
 
@@ -275,7 +266,6 @@ def import_form(request: Request, user: PageUser, service: ServiceDep, target: s
     return render.page(request, "import.html", context)
 
 
-@router.post("/imports/new")
 def start_import(
     user: PageWriter,
     service: ServiceDep,
@@ -285,6 +275,10 @@ def start_import(
 ) -> Response:
     job = api.run_import(service, user, file, target, on_error=on_error, run_at="/imports/new")
     return see_other(f"{GRID}/{job.id}")
+
+
+# the caller (session, same site) is checked before the upload is read; the form's token after
+router.add_api_route("/imports/new", start_import, methods=["POST"], route_class_override=PageUploadRoute)
 
 
 def _targets(service: Service) -> list[Any]:

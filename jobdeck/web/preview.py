@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import tempfile
 from typing import Annotated, Any
 
 import pydantic
 from fastapi import APIRouter, File, Form, UploadFile
 
-from jobdeck import errors
-from jobdeck.imports import job as import_job
-from jobdeck.imports import preview as previews
-from jobdeck.imports import readers, upload
-from jobdeck.imports.mapping import ColumnMapping
+from jobdeck import errors, previewing
+from jobdeck.previewing import ColumnMapping, Preview
 from jobdeck.web import api
-from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 
 #: The longest mapping accepted, as JSON text: 200 columns of long names fit many times over.
 MAX_MAPPING_CHARS = 100_000
 
-router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS)
+# The caller is checked before a byte of the upload is read, as for POST /api/v1/imports.
+router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS, route_class=ApiUploadRoute)
 
 
 class MatchOut(pydantic.BaseModel):
@@ -94,14 +90,14 @@ def mapping_body(found: ColumnMapping) -> dict[str, Any]:
     }
 
 
-def preview_body(found: previews.Preview) -> dict[str, Any]:
+def preview_body(found: Preview) -> dict[str, Any]:
     return {
         "filename": found.filename,
         "target": found.target,
         "kind": found.kind,
         "encoding": found.encoding,
         "delimiter": found.delimiter,
-        "delimiter_name": readers.DELIMITER_NAMES.get(found.delimiter) if found.delimiter else None,
+        "delimiter_name": previewing.delimiter_name(found.delimiter),
         "sheets": list(found.sheets),
         "sheet": found.sheet,
         "header_row": found.header_row,
@@ -139,48 +135,26 @@ def preview_import(
     sheet: Annotated[
         str | None, Form(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$", description="a sheet's name or number")
     ] = None,
-    header_row: Annotated[int | None, Form(ge=1, le=previews.HEAD_ROWS)] = None,
+    header_row: Annotated[int | None, Form(ge=1, le=previewing.HEAD_ROWS)] = None,
     mapping: Annotated[
         str | None, Form(max_length=MAX_MAPPING_CHARS, description='JSON: {"file column": "target column"}')
     ] = None,
 ) -> Any:
     """What importing this file would do: the encoding, delimiter, sheet and header row detected (or as
     given), the column mapping with its confidences, and the first 20 rows. Nothing is stored."""
-    service.job_type_for(user, import_job.JOB_TYPE)  # previewing is for those who may import
-    chosen = api.find_target(service, target)
-    name = upload.clean_filename(file.filename or "upload.csv")
-    chosen_encoding = upload.check_encoding(encoding)
-    chosen_delimiter = upload.check_delimiter(delimiter)
-    user_mapping = parse_mapping(mapping)
     limit = service.settings.max_upload_mb * 1024 * 1024
     if file.size is not None and file.size > limit:
         raise errors.FileTooLarge()
-    with tempfile.TemporaryDirectory(prefix="jobdeck-preview-") as folder:
-        path = pathlib.Path(folder) / ("upload" + pathlib.PurePath(name).suffix.lower())
-        _save(file, path, limit)
-        with open(path, "rb") as f:
-            upload.check_content(f.read(4096), name)
-        found = previews.preview(
-            path,
-            name,
-            chosen,
-            encoding=chosen_encoding,
-            delimiter=chosen_delimiter,
-            sheet=sheet or None,
-            header_row=header_row,
-            mapping=user_mapping,
-            limits=readers.Limits.from_settings(service.settings),
-            fallback=service.settings.import_fallback_encoding,
-        )
+    found = previewing.preview_upload(
+        service,
+        user,
+        file.file,
+        file.filename or "upload.csv",
+        target,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        header_row=header_row,
+        mapping=parse_mapping(mapping),
+    )
     return api.json_body(preview_body(found))
-
-
-def _save(file: UploadFile, path: pathlib.Path, limit: int) -> None:
-    """The upload into `path`, refused past `limit` bytes (a chunked upload declares no size)."""
-    written = 0
-    with open(path, "wb") as out:
-        while block := file.file.read(1024 * 1024):
-            written += len(block)
-            if written > limit:
-                raise errors.FileTooLarge()
-            out.write(block)

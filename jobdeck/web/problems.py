@@ -7,13 +7,14 @@ import urllib.parse
 from http import HTTPStatus
 from typing import Any
 
+import pydantic.json_schema
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from jobdeck import errors
-from jobdeck.web import guard, render
+from jobdeck.web import guard, render, schemas
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ STATUS: dict[type[errors.JobdeckError], int] = {
     errors.UnknownJobType: 404,
     errors.UnknownTarget: 404,
     errors.UserNotFound: 404,
+    errors.TokenNotFound: 404,
     errors.InvalidSort: 422,
     errors.InvalidCursor: 422,
     errors.InvalidParams: 422,
@@ -39,6 +41,10 @@ STATUS: dict[type[errors.JobdeckError], int] = {
     errors.FileTooLarge: 413,
     errors.DatabaseUnreachable: 503,
 }
+#: The media type of every problem answer, sent and declared alike (a client parses the body it was promised).
+MEDIA_TYPE = "application/problem+json"
+#: Where the OpenAPI document keeps the schemas that responses() refers to (see component_schemas()).
+SCHEMA_REF = "#/components/schemas/{model}"
 GENERIC_500 = "Something went wrong on our side; it has been logged. Try again in a moment."
 
 
@@ -59,8 +65,25 @@ def problem(
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     if is_api(request):
         body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-        return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+        return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
     return render.page(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI declaration of these problem answers: the Problem schema under the media type they are sent as.
+
+    FastAPI puts a response's `model` under `application/json` only, so the schema is referred to here and
+    component_schemas() adds it to the document.
+    """
+    ref = SCHEMA_REF.format(model=schemas.Problem.__name__)
+    # No description: FastAPI words it from the code, so a declaration may be reused for another code.
+    return {code: {"content": {MEDIA_TYPE: {"schema": {"$ref": ref}}}} for code in codes}
+
+
+def component_schemas() -> dict[str, Any]:
+    """The JSON schemas responses() refers to (the Problem and the models inside it), by name."""
+    _, found = pydantic.json_schema.models_json_schema([(schemas.Problem, "serialization")], ref_template=SCHEMA_REF)
+    return dict(found.get("$defs", {}))
 
 
 def _login_redirect(request: Request) -> Response:

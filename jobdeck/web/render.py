@@ -1,4 +1,5 @@
-"""Jinja2 set-up: autoescaped templates, the seed's status labels, and the filters the templates share."""
+"""Jinja2 set-up: autoescaped templates, and the filters the templates share (status words and times from
+jobdeck.views)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from jobdeck import model
+from jobdeck import model, views
 
 HERE = pathlib.Path(__file__).parent
 #: Autoescaping on for every template; nothing user-supplied is ever marked safe.
@@ -19,14 +20,6 @@ templates = Jinja2Templates(
     env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=False)
 )
 
-#: What the page calls each status (the seed's words); storage keeps the lowercase enum values.
-STATUS_LABELS = {
-    "queued": "Queued",
-    "in_progress": "In Progress",
-    "completed": "Completed",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
 FILE_SECTIONS = [
     (model.FileKind.INPUT, "Input Files"),
     (model.FileKind.OUTPUT, "Output Files"),
@@ -34,22 +27,13 @@ FILE_SECTIONS = [
 ]
 
 
-def status_label(value: object) -> str:
-    key = value.value if isinstance(value, model.Status | model.SubtaskStatus) else str(value)
-    return STATUS_LABELS.get(key, key.replace("_", " ").title())
-
-
 def iso(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return views.timestamp(value) or ""
 
 
 def utc_text(value: dt.datetime | None) -> str:
     """What a time reads as before the script shows it in the browser's zone (and without scripts)."""
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{views.clock(value)} UTC" if value is not None else ""
 
 
 def file_size(size: int) -> str:
@@ -62,8 +46,8 @@ def file_size(size: int) -> str:
     return f"{size} bytes"
 
 
-templates.env.filters.update(status_label=status_label, iso=iso, utc_text=utc_text, file_size=file_size)
-templates.env.globals.update(FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=STATUS_LABELS, day=dt.timedelta(days=1))
+templates.env.filters.update(status_label=views.status_label, iso=iso, utc_text=utc_text, file_size=file_size)
+templates.env.globals.update(FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=views.STATUS_LABELS, day=dt.timedelta(days=1))
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:

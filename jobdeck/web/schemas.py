@@ -79,6 +79,15 @@ class Me(pydantic.BaseModel):
 class Token(pydantic.BaseModel):
     access_token: str
     token_type: Literal["bearer"]
+    expires_in: int  #: seconds until the token stops working
+
+
+class TokenOut(pydantic.BaseModel):
+    id: int
+    name: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 class ColumnOut(pydantic.BaseModel):
@@ -111,13 +120,19 @@ class NewJob(pydantic.BaseModel):
     params: dict[str, Any] = pydantic.Field(default_factory=dict)
 
 
+class FieldProblem(pydantic.BaseModel):
+    field: str
+    message: str
+
+
 class Problem(pydantic.BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, sent as application/problem+json."""
 
     type: str
     title: str
     status: int
     detail: str
+    errors: list[FieldProblem] | None = None  #: a 422 names each bad field and what is wrong with it
 
 
 class Health(pydantic.BaseModel):

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess  # nosec B404: the test runs jobdeck's own command
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
 
 from jobdeck import model, views
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store import jobs as job_rows
+from jobdeck.web.app import create_app
 from tests.cli.conftest import Run
+
+#: The passwords the shared fixtures (tests/conftest.py) give their users.
+PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password"}
 
 SUMMARY_KEYS = {"id", "type", "tab", "description", "status", "run_by", "progress"} | {
     "created_at", "started_at", "ended_at", "failed_at"
@@ -97,7 +107,7 @@ def test_list_json_is_the_api_page_shape(run: Run, service: Service, alice: mode
     assert set(item) == SUMMARY_KEYS
     assert item["status"] == "completed" and item["run_by"] == "alice" and item["progress"] == {"done": 2, "total": 2}
     assert item["created_at"].endswith("Z") and item["ended_at"].endswith("Z")
-    admin_view = service.list_jobs(model.User(0, "x", "x", is_admin=True), job_rows.JobFilter())
+    admin_view = service.list_jobs(model.User(0, "x", "x", is_admin=True), JobQuery())
     assert page == views.page(admin_view.items, admin_view.next_cursor)
 
 
@@ -166,7 +176,7 @@ def test_show_json_is_the_api_detail_shape(run: Run, service: Service, alice: mo
     assert (f["kind"], f["name"], f["size"]) == ("output", "result.txt", 11)
     assert f["download_url"] == f"/api/v1/jobs/{job.id}/files/{f['id']}"
     assert detail["title"] == "Steps" and detail["log"] == []
-    assert detail == views.job_document(service.job_detail(alice, job.id), "Steps")
+    assert detail == views.job_document(service.job_detail(alice, job.id))
 
 
 def test_show_prints_fields_subtasks_and_log_lines(run: Run, service: Service) -> None:
@@ -194,6 +204,39 @@ def test_show_of_another_users_job_looks_like_a_missing_job(
     missing = run("jobs", "show", "999999", "--as", "bob")
     assert hidden.exit_code == missing.exit_code == 1
     assert hidden.stderr == missing.stderr == "Error: No such job (or you may not see it).\n"
+
+
+def test_show_as_an_ordinary_user_hides_the_traceback_of_their_failed_job(
+    run: Run, service: Service, alice: model.User
+) -> None:
+    job = service.start_job(alice, "fail", {"message": "the remote system did not answer"})
+    drain(service)
+    out = run("jobs", "show", str(job.id), "--as", "alice").stdout
+    assert "the remote system did not answer" in out and "Traceback" not in out
+    detail = json.loads(run("jobs", "show", str(job.id), "--as", "alice", "--json").stdout)
+    assert not any(line["message"].startswith("Traceback") for line in detail["log"])
+
+
+@pytest.mark.parametrize("username", ["ada", "alice"])
+def test_show_json_as_a_user_equals_the_api_document_for_that_user(
+    cli_env: str, service: Service, admin: model.User, alice: model.User, username: str
+) -> None:
+    job = service.start_job(alice, "fail", {"message": "the remote system did not answer"})
+    drain(service)
+    client = TestClient(create_app(service))
+    token = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORDS[username]})
+    api = client.get(f"/api/v1/jobs/{job.id}", headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    assert api.status_code == 200
+    shown = subprocess.run(  # the installed command in its own process, on the database the app serves
+        [sys.executable, "-m", "jobdeck", "jobs", "show", str(job.id), "--as", username, "--json"],
+        capture_output=True,
+        check=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
+    assert json.loads(shown.stdout) == json.loads(api.content)
+    tracebacks = [line for line in api.json()["log"] if line["message"].startswith("Traceback")]
+    assert bool(tracebacks) is (username == "ada")  # the admin reads the traceback; its owner does not
 
 
 # -- cancel and retry --------------------------------------------------------------------------

@@ -99,3 +99,30 @@ def test_users_disable_of_an_unknown_user_is_an_error(run: Run) -> None:
     result = run("users", "disable", "nobody")
     assert result.exit_code == 1
     assert result.stderr == "Error: No user named 'nobody'.\n"
+
+
+def test_users_tokens_lists_a_users_tokens_and_revoke_token_ends_one(run: Run, service: Service) -> None:
+    alice = service.create_user("alice", "alice's long password")
+    laptop, _ = service.accounts.issue_token(alice, "laptop", 3)
+    service.accounts.issue_token(alice, "ci")
+    listed = json.loads(run("users", "tokens", "alice", "--json").stdout)
+    assert [t["name"] for t in listed] == ["ci", "laptop"]
+    assert laptop not in json.dumps(listed)
+    table = run("users", "tokens", "alice").stdout
+    assert "laptop" in table and "ci" in table
+    laptop_id = next(t["id"] for t in listed if t["name"] == "laptop")
+    result = run("users", "revoke-token", "alice", str(laptop_id))
+    assert result.exit_code == 0, result.output
+    assert service.accounts.find_token(laptop) is None
+    assert [t["name"] for t in json.loads(run("users", "tokens", "alice", "--json").stdout)] == ["ci"]
+
+
+def test_revoke_token_of_another_users_token_fails_in_one_line(run: Run, service: Service) -> None:
+    alice = service.create_user("alice", "alice's long password")
+    service.create_user("bob", "bob's long password")
+    service.accounts.issue_token(alice, "laptop")
+    alices_id = service.accounts.tokens_of(alice)[0].id
+    result = run("users", "revoke-token", "bob", str(alices_id))
+    assert result.exit_code == 1
+    assert result.stderr == "Error: No such API token.\n"
+    assert len(service.accounts.tokens_of(alice)) == 1

@@ -36,7 +36,7 @@ def set_setting(importer: Service) -> SetSetting:
     """Change settings of the service under test (say, a smaller chunk) for this test only."""
 
     def change(**values: Any) -> None:
-        importer.settings = importer.settings.model_copy(update=values)
+        importer.wiring.settings = importer.settings.model_copy(update=values)
 
     return change
 

@@ -7,8 +7,8 @@ import pytest
 
 from jobdeck import errors, model
 from jobdeck.demo import imports as demo
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store.jobs import JobFilter
 from tests.imports.conftest import CORPUS, Outcome, RunImport, SetSetting, rows
 
 Status = model.Status
@@ -145,7 +145,7 @@ def test_headers_match_ignoring_case_spaces_underscores_and_dashes(run_import: R
 def test_binary_files_are_refused_at_upload(importer: Service, uploader: model.User, name: str, says: str) -> None:
     with pytest.raises(errors.InvalidParams, match=says), open(CORPUS / name, "rb") as f:
         importer.start_import(uploader, f, name, "contacts")
-    assert importer.list_jobs(uploader, JobFilter()).items == []
+    assert importer.list_jobs(uploader, JobQuery()).items == []
 
 
 def test_an_empty_file_fails_the_job(run_import: RunImport) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from jobdeck import errors, model
 from jobdeck.imports import readers
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store.jobs import JobFilter
 from tests.imports.conftest import RunImport, contacts_csv, rows
 
 LIMITS = readers.Limits(max_rows=1000, max_columns=200, max_cell_chars=10_000, max_xlsx_uncompressed_bytes=1)
@@ -77,7 +77,7 @@ class TestNulBytes:
             "contacts.csv cannot be imported: it contains NUL bytes (first in row 2), so it is binary, not a CSV "
             "file (or UTF-16 without a byte order mark: name its encoding on upload)."
         )
-        assert importer.list_jobs(uploader, JobFilter()).items == []
+        assert importer.list_jobs(uploader, JobQuery()).items == []
 
     def test_in_the_header_names_the_header(self) -> None:
         assert readers.sniff(b"first_name,\x00\r\n", "contacts.csv") == (

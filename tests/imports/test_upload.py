@@ -7,8 +7,9 @@ import io
 import pytest
 
 from jobdeck import errors, model, settings
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store.jobs import JobFilter
+from jobdeck.wiring import Wiring
 from tests.imports.conftest import RunImport, SetSetting, contacts_csv, rows
 
 
@@ -20,7 +21,7 @@ def start(
 
 
 def no_jobs(service: Service, user: model.User) -> bool:
-    return service.list_jobs(user, JobFilter()).items == []
+    return service.list_jobs(user, JobQuery()).items == []
 
 
 def test_an_unknown_target_is_refused(importer: Service, uploader: model.User) -> None:
@@ -69,7 +70,9 @@ def test_the_file_name_loses_folders_and_control_characters(importer: Service, u
 def test_an_upload_over_the_limit_is_refused_naming_it_and_leaves_no_file(
     importer: Service, uploader: model.User, test_settings: settings.Settings
 ) -> None:
-    small = Service(test_settings.model_copy(update={"max_upload_mb": 1}), db=importer.db, registry=importer.registry)
+    small = Service(
+        Wiring(test_settings.model_copy(update={"max_upload_mb": 1}), db=importer.db, registry=importer.registry)
+    )
     with pytest.raises(errors.FileTooLarge) as refused:
         start(small, uploader, b"x" * (1024 * 1024 + 1), name="big.csv")
     assert str(refused.value) == "big.csv is larger than the upload limit of 1 MB (JOBDECK_MAX_UPLOAD_MB)."
@@ -112,7 +115,7 @@ def test_the_import_targets_are_listed_with_their_templates(importer: Service) -
 def test_an_import_works_with_files_kept_in_the_database(
     importer: Service, uploader: model.User, test_settings: settings.Settings
 ) -> None:
-    shared = Service(test_settings.model_copy(update={"file_storage": "database"}), db=importer.db)
+    shared = Service(Wiring(test_settings.model_copy(update={"file_storage": "database"}), db=importer.db))
     job = start(shared, uploader, contacts_csv("Ada,Lovelace,ada@example.com,,,GB,"), name="contacts.csv")
     shared.worker(concurrency=1).run(burst=True)
     assert shared.get_job(uploader, job.id).status is model.Status.COMPLETED  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.slow
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 JOB_MODULES = f"jobdeck.demo,tests.kinds,{kinds_extra.__name__}"
 j = schema.jobs
+s = schema.subtasks
 
 
 class Workers:
@@ -73,6 +74,18 @@ def workers(database_url: str, tmp_path: pathlib.Path) -> Iterator[Workers]:
 def statuses(db: Database) -> dict[str, int]:
     with db.read() as conn:
         return dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
+
+
+def started(db: Database) -> int:
+    """How many jobs a thread has started (their "Started" subtask is completed)."""
+    with db.read() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    schema.subtasks.c.name == "Started", schema.subtasks.c.status == "completed"
+                )
+            ).scalar_one()
+        )
 
 
 def jobs_by_id(db: Database, ids: list[int]) -> dict[int, model.Job]:
@@ -131,10 +144,11 @@ def test_jobs_of_a_killed_worker_are_requeued_or_failed_naming_it_once_the_lease
 def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back_the_rest(
     db: Database, workers: Workers
 ) -> None:
-    quick = submit(db, "t_hang", 2, seconds=1)
-    slow = submit(db, "t_hang", 2, seconds=60)
+    quick = submit(db, "t_started_then_sleep", 2, seconds=1)
+    slow = submit(db, "t_started_then_sleep", 2, seconds=60)
     proc = workers.start("--concurrency", "4", JOBDECK_SHUTDOWN_GRACE_SECONDS="4")
-    wait_for(lambda: statuses(db) == {"in_progress": 4}, timeout=30)
+    # Running, not only claimed: a claimed job no thread has started yet is handed back at once.
+    wait_for(lambda: started(db) == 4, timeout=30)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0, workers.logs()
 
@@ -150,9 +164,9 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back
 
 
 def test_a_second_sigterm_hands_running_jobs_back_at_once(db: Database, workers: Workers) -> None:
-    slow = submit(db, "t_hang", 2, seconds=60)
+    slow = submit(db, "t_started_then_sleep", 2, seconds=60)
     proc = workers.start("--concurrency", "2", JOBDECK_SHUTDOWN_GRACE_SECONDS="60")
-    wait_for(lambda: statuses(db) == {"in_progress": 2}, timeout=30)
+    wait_for(lambda: started(db) == 2, timeout=30)  # running: a job only claimed would go back at once
     proc.send_signal(signal.SIGTERM)
     time.sleep(0.5)  # two signals sent at once may arrive as one
     proc.send_signal(signal.SIGTERM)

@@ -9,9 +9,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from jobdeck import files, model
+from jobdeck import files, model, settings
 from jobdeck.runner import scheduler
 from jobdeck.runner.context import JobContext
+from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.store import schema
@@ -52,10 +53,10 @@ def test_the_next_period_is_enqueued_once_as_a_system_job(db: Database, registry
 
 def test_three_workers_run_each_period_exactly_once(db: Database, registry: Registry, tmp_path: object) -> None:
     store = files.LocalFileStore(tmp_path / "files")  # type: ignore[operator]
-    workers = [
-        Worker(db, store, registry, concurrency=1, schedule_seconds=0.05, heartbeat_seconds=0.2, poll_seconds=0.1)
-        for _ in range(3)
-    ]
+    options = WorkerOptions.from_settings(
+        settings.load(), concurrency=1, schedule_seconds=0.05, heartbeat_seconds=0.2, poll_seconds=0.1
+    )
+    workers = [Worker(db, store, registry, options) for _ in range(3)]
     threads = [threading.Thread(target=w.run) for w in workers]
     for t in threads:
         t.start()

@@ -23,6 +23,11 @@ def get(db: Database, job_id: int) -> model.Job:
         return jobs.get(conn, job_id)
 
 
+def stale(c: model.Claimed) -> model.Lease:
+    """The same job under a token that is not its lease's."""
+    return model.Lease(c.job.id, "0" * 32)
+
+
 def finish(db: Database, c: model.Claimed, status: model.Status, error: str | None = None) -> set[int]:
     with db.write() as conn:
         return transitions.finish_many(conn, [transitions.Outcome(c.job.id, c.lease_token, status, error)])
@@ -71,7 +76,7 @@ def test_a_late_finish_after_the_job_was_reaped_and_reclaimed_changes_nothing(db
 def test_failing_a_job_fails_its_open_subtasks(db: Database) -> None:
     c = claimed_job(db)
     with db.write() as conn:
-        transitions.start_subtask(db, conn, c.job.id, c.lease_token, "Rows 1-10")
+        transitions.start_subtask(conn, c.lease, "Rows 1-10")
     finish(db, c, model.Status.FAILED, "broke")
     with db.read() as conn:
         (sub,) = jobs.subtasks(conn, c.job.id)
@@ -82,7 +87,7 @@ def test_subtasks_are_numbered_in_order(db: Database) -> None:
     c = claimed_job(db)
     with db.write() as conn:
         for name in ("a", "b", "c"):
-            transitions.start_subtask(db, conn, c.job.id, c.lease_token, name)
+            transitions.start_subtask(conn, c.lease, name)
     with db.read() as conn:
         assert [(s.seq, s.name) for s in jobs.subtasks(conn, c.job.id)] == [(1, "a"), (2, "b"), (3, "c")]
 
@@ -90,16 +95,64 @@ def test_subtasks_are_numbered_in_order(db: Database) -> None:
 def test_no_subtask_starts_without_the_lease(db: Database) -> None:
     c = claimed_job(db)
     with db.write() as conn:
-        assert transitions.start_subtask(db, conn, c.job.id, "f" * 32, "sneaky") is None
+        assert transitions.start_subtask(conn, stale(c), "sneaky") is None
 
 
 def test_progress_is_written_only_under_the_lease(db: Database) -> None:
     c = claimed_job(db)
     with db.write() as conn:
-        assert transitions.progress(conn, c.job.id, c.lease_token, 5, 10)
-        assert not transitions.progress(conn, c.job.id, "0" * 32, 9, 10)
+        assert transitions.progress(conn, c.lease, 5, 10)
+        assert not transitions.progress(conn, stale(c), 9, 10)
     job = get(db, c.job.id)
     assert (job.progress_done, job.progress_total) == (5, 10)
+
+
+def test_a_description_changes_only_under_the_lease(db: Database) -> None:
+    c = claimed_job(db, description="before")
+    with db.write() as conn:
+        assert not transitions.describe(conn, stale(c), "sneaky")
+        assert transitions.describe(conn, c.lease, "after")
+    assert get(db, c.job.id).description == "after"
+
+
+def test_a_subtask_ends_only_under_the_lease(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        sub_id = transitions.start_subtask(conn, c.lease, "Rows 1-10")
+        assert sub_id is not None
+        assert not transitions.end_subtask(conn, stale(c), sub_id, model.SubtaskStatus.COMPLETED)
+    with db.read() as conn:
+        assert [s.status for s in jobs.subtasks(conn, c.job.id)] == [model.SubtaskStatus.IN_PROGRESS]
+
+
+def test_a_log_line_is_written_only_under_the_lease(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert not transitions.log(conn, stale(c), "info", "sneaky")
+        assert transitions.log(conn, c.lease, "info", "mine")
+    with db.read() as conn:
+        assert [line.message for line in jobs.log_lines(conn, c.job.id)] == ["mine"]
+
+
+def test_a_file_is_attached_only_under_the_lease(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        assert (
+            transitions.attach_file(conn, stale(c), model.FileKind.OUTPUT, "o.csv", "text/csv", 1, "0" * 64, "k")
+            is None
+        )
+        assert transitions.attach_file(conn, c.lease, model.FileKind.OUTPUT, "o.csv", "text/csv", 1, "0" * 64, "k")
+    with db.read() as conn:
+        assert [f.name for f in jobs.files(conn, c.job.id)] == ["o.csv"]
+
+
+def test_no_write_holds_once_the_job_has_ended(db: Database) -> None:
+    c = claimed_job(db)
+    finish(db, c, model.Status.COMPLETED)
+    with db.write() as conn:
+        assert not transitions.hold(conn, c.lease)
+        assert not transitions.progress(conn, c.lease, 1, 1)
+        assert transitions.start_subtask(conn, c.lease, "late") is None
 
 
 def test_cancelling_a_queued_job_ends_it_at_once(db: Database) -> None:
@@ -167,3 +220,34 @@ def test_finish_writes_the_traceback_to_the_job_log(db: Database) -> None:
         lines = jobs.log_lines(conn, c.job.id)
         count = conn.execute(sa.select(sa.func.count()).select_from(schema.job_log)).scalar_one()
     assert [(line.level, line.message) for line in lines] == [("error", "Traceback…")] and count == 1
+
+
+def test_the_store_makes_exactly_the_transitions_the_model_lists(db: Database) -> None:
+    """Each store operation that moves a job, run once; the (before, after) pairs it makes are
+    model.TRANSITIONS, no more and no fewer."""
+    seen: set[tuple[model.Status, model.Status]] = set()
+
+    def moved(job_id: int, before: model.Status) -> None:
+        after = get(db, job_id).status
+        seen.add((before, after))
+        if after is model.Status.QUEUED:  # out of the way of the next claim
+            with db.write() as conn:
+                transitions.request_cancel(conn, job_id)
+            seen.add((model.Status.QUEUED, get(db, job_id).status))
+
+    for status in (model.Status.COMPLETED, model.Status.FAILED, model.Status.CANCELLED):
+        c = claimed_job(db)
+        moved(c.job.id, model.Status.QUEUED)
+        finish(db, c, status)
+        moved(c.job.id, model.Status.IN_PROGRESS)
+    c = claimed_job(db)
+    with db.write() as conn:
+        transitions.release(conn, [c.job.id], c.lease_token)
+    moved(c.job.id, model.Status.IN_PROGRESS)
+    for attempts in (2, 1):  # a lost worker: requeued while attempts remain, then failed
+        lost = claimed_job(db, lease_seconds=0.05, max_attempts=attempts)
+        time.sleep(0.1)
+        with db.write() as conn:
+            workers.reap(db, conn)
+        moved(lost.job.id, model.Status.IN_PROGRESS)
+    assert seen == set(model.TRANSITIONS)

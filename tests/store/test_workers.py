@@ -56,8 +56,30 @@ def test_reaper_fails_an_expired_job_on_its_last_attempt_naming_the_lost_worker(
         job = jobs.get(conn, job_id)
         log = jobs.log_lines(conn, job_id)
     assert job.status is model.Status.FAILED and job.failed_at is not None
-    assert job.error is not None and "host-a pid 4242" in job.error
-    assert "host-a pid 4242" in log[0].message
+    assert (
+        job.error
+        == "The worker running this job stopped 1 time (last: host-a, pid 4242, no heartbeat within its lease)"
+    )
+    assert log[0].message == job.error and model.stopped_its_workers(job)
+
+
+def test_a_job_whose_worker_died_on_every_attempt_is_failed_counting_them_and_naming_the_last(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=3))
+    for n in (1, 2, 3):
+        with db.write() as conn:
+            workers.register(conn, f"w{n}", f"host-{n}", 100 + n, 1)
+            claim.claim(db, conn, f"w{n}", 1, lease_seconds=0.05)
+        time.sleep(0.1)
+        with db.write() as conn:
+            (reaped,) = workers.reap(db, conn)
+        assert reaped.requeued is (n < 3)
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.status is model.Status.FAILED
+    assert (
+        job.error
+        == "The worker running this job stopped 3 times (last: host-3, pid 103, no heartbeat within its lease)"
+    )
 
 
 def test_reaper_leaves_live_leases_alone(db: Database) -> None:

@@ -109,6 +109,8 @@ class World:
         file_id = self.files.get(cell.target, 1)
         path = cell.path.replace("{job_id}", str(job_id)).replace("{file_id}", str(file_id))
         path = path.replace("{name}", "contacts")
+        if "{token_id}" in path:
+            path = path.replace("{token_id}", str(self.fresh_token(cell)))
         api = path.startswith("/api/")
         headers = dict(self.tokens.get(cell.caller, {})) if api else {}
         kwargs: dict[str, Any] = {}
@@ -134,6 +136,13 @@ class World:
             else:
                 listed = f'id="job-{wanted}"' in response.text
         return response.status_code, listed
+
+    def fresh_token(self, cell: Cell) -> int:
+        """A new token of the caller's own, or of the owner's for the "#owners-token" variant."""
+        holder = "owner" if cell.variant == "owners-token" or cell.caller == "anonymous" else cell.caller
+        user = self.users[holder]
+        self.service.accounts.issue_token(user, "spare")
+        return self.service.accounts.tokens_of(user)[0].id
 
     def _body(self, cell: Cell, path: str) -> dict[str, Any]:
         admin_type = cell.variant == "admin-type"

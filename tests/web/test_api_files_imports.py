@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from jobdeck import model, settings
 from jobdeck.service import Service
 from jobdeck.web.app import create_app
+from jobdeck.wiring import Wiring
 from tests.web.conftest import bearer
 
 CONTACTS = (
@@ -124,7 +125,7 @@ def test_an_upload_over_the_limit_is_413_before_it_is_read(
     test_settings: settings.Settings, service: Service, alice: model.User
 ) -> None:
     small = settings.load(**{**test_settings.model_dump(), "max_upload_mb": 1})
-    client = TestClient(create_app(Service(small, db=service.db, registry=service.registry)))
+    client = TestClient(create_app(Service(Wiring(small, db=service.db, registry=service.registry))))
     headers = bearer(client, "alice")
     big = b"first_name,last_name,email\n" + b"x,y,z@example.com\n" * 120_000
     response = client.post(

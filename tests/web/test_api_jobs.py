@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck import model
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
 from tests.conftest import wait_for
 
@@ -326,3 +327,28 @@ def test_a_failures_traceback_is_in_the_log_for_admins_only(
     assert not any("Traceback" in line["message"] for line in mine["log"])
     admins = client.get(f"/api/v1/jobs/{job.id}", headers=admin_h).json()
     assert any(line["message"].startswith("Traceback (most recent call last)") for line in admins["log"])
+
+
+def test_params_over_the_configured_size_are_422(client: TestClient, alice_h: dict[str, str]) -> None:
+    """A type without a params model takes any object; JOBDECK_MAX_PARAMS_BYTES (64 KiB) bounds it."""
+    big = {"blob": "x" * (64 * 1024)}
+    response = client.post("/api/v1/jobs", json={"type": "t_echo", "params": big}, headers=alice_h)
+    assert response.status_code == 422
+    assert "JOBDECK_MAX_PARAMS_BYTES" in response.json()["detail"]
+    fits = client.post("/api/v1/jobs", json={"type": "t_echo", "params": {"blob": "x" * 1000}}, headers=alice_h)
+    assert fits.status_code == 202
+
+
+def test_listed_jobs_do_not_carry_their_params(service: Service, alice: model.User, make_job: MakeJob) -> None:
+    job = make_job(alice, "t_echo", {"blob": "x" * 1000})
+    listed = service.list_jobs(alice, JobQuery()).items
+    assert [j.id for j in listed] == [job.id]
+    assert listed[0].params == {}
+    assert service.get_job(alice, job.id).params == {"blob": "x" * 1000}
+
+
+def test_the_internal_import_type_is_refused_like_a_missing_type(client: TestClient, alice_h: dict[str, str]) -> None:
+    internal = client.post("/api/v1/jobs", json={"type": "import", "params": {}}, headers=alice_h)
+    missing = client.post("/api/v1/jobs", json={"type": "no_such_type", "params": {}}, headers=alice_h)
+    assert internal.status_code == missing.status_code == 404
+    assert internal.json()["detail"].replace("'import'", "X") == missing.json()["detail"].replace("'no_such_type'", "X")

@@ -108,8 +108,20 @@ def test_downloads_are_never_rendered_by_the_browser(
 
 def test_hsts_is_sent_behind_https_only(service: Service, alice: model.User) -> None:
     from jobdeck import settings
+    from jobdeck.wiring import Wiring
 
     secure = settings.load(**{**service.settings.model_dump(), "secure_cookies": True})
-    app = create_app(type(service)(secure, db=service.db, registry=service.registry))
+    app = create_app(type(service)(Wiring(secure, db=service.db, registry=service.registry)))
     check(TestClient(app).get("/healthz"), hsts=True)
     check(TestClient(create_app(service)).get("/healthz"), hsts=False)
+
+
+@pytest.mark.parametrize("path", ["/static", "/api/v1/jobs/"])
+def test_a_redirect_names_no_host_not_even_the_requests_own(app: FastAPI, path: str) -> None:
+    client = TestClient(app, follow_redirects=False)
+    response = client.get(path, headers={"Host": "evil.example"})
+    if response.status_code in (301, 302, 303, 307, 308):
+        location = response.headers["location"]
+        assert location.startswith("/") and not location.startswith("//")
+        assert "evil.example" not in location
+    assert client.get("/static", headers={"Host": "evil.example"}).headers["location"] == "/static/"

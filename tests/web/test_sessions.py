@@ -14,6 +14,7 @@ from jobdeck.store import schema
 from jobdeck.store import users as user_rows
 from jobdeck.web import auth
 from jobdeck.web.app import create_app
+from jobdeck.wiring import Wiring
 from tests.web.conftest import sign_in
 
 GRID = "/settings/maintenance/jobs"
@@ -106,7 +107,9 @@ def test_behind_https_the_cookie_is_secure_host_prefixed_and_hsts_is_sent(
     test_settings: settings.Settings, service: Service, alice: model.User
 ) -> None:
     secure = settings.load(**{**test_settings.model_dump(), "secure_cookies": True})
-    client = TestClient(create_app(Service(secure, db=service.db, registry=service.registry)), follow_redirects=False)
+    client = TestClient(
+        create_app(Service(Wiring(secure, db=service.db, registry=service.registry))), follow_redirects=False
+    )
     client.base_url = client.base_url.copy_with(scheme="https")  # type: ignore[assignment]
     page = client.get("/login")
     assert page.headers["strict-transport-security"].startswith("max-age=31536000")

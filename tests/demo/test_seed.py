@@ -7,8 +7,8 @@ import pytest
 from jobdeck import model
 from jobdeck.demo import seed
 from jobdeck.imports import targets
+from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.store.jobs import JobFilter
 
 
 @pytest.fixture(params=["sqlite"])
@@ -26,7 +26,7 @@ def test_the_demo_creates_its_accounts_once_and_seeds_both_tabs(
     assert "demo user 'demo' with password:" in printed
     admin, user = service.user("admin"), service.user("demo")
     assert admin.is_admin and not user.is_admin
-    jobs = service.list_jobs(admin, JobFilter(), limit=100).items
+    jobs = service.list_jobs(admin, JobQuery(limit=100)).items
     seen = {(j.tab, j.status) for j in jobs}
     for tab in model.Tab:
         assert (tab, model.Status.COMPLETED) in seen
@@ -38,4 +38,4 @@ def test_the_demo_creates_its_accounts_once_and_seeds_both_tabs(
 
     seed.ensure_demo(service)
     assert capsys.readouterr().out == ""
-    assert len(service.list_jobs(admin, JobFilter(), limit=100).items) == len(jobs)
+    assert len(service.list_jobs(admin, JobQuery(limit=100)).items) == len(jobs)

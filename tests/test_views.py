@@ -48,3 +48,21 @@ def test_job_summary_has_exactly_the_api_fields() -> None:
 
 def test_download_url_is_the_api_file_route() -> None:
     assert views.download_url(12, 34) == "/api/v1/jobs/12/files/34"
+
+
+def test_times_read_by_people_are_utc_to_the_second() -> None:
+    paris = dt.timezone(dt.timedelta(hours=1))
+    assert views.clock(dt.datetime(2026, 1, 2, 4, 4, 5, 120000, tzinfo=paris)) == "2026-01-02 03:04:05"
+    assert views.clock(dt.datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02 03:04:05"
+    assert views.clock(None) == ""
+
+
+def test_every_status_has_the_seeds_word() -> None:
+    assert [views.status_label(s) for s in model.Status] == [
+        "Queued",
+        "In Progress",
+        "Completed",
+        "Failed",
+        "Cancelled",
+    ]
+    assert views.status_label(model.SubtaskStatus.IN_PROGRESS) == "In Progress"

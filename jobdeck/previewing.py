@@ -1,0 +1,76 @@
+"""Previewing an upload: what importing it would do (encoding, delimiter, sheet, header row, mapping, first rows).
+
+A service operation beside `Service.start_import`: the same permission (whoever may start imports), the same
+upload checks, and nothing stored. The web and the CLI call this; neither reaches the import readers itself.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+from typing import BinaryIO
+
+from jobdeck import errors, model
+from jobdeck.imports import job as import_job
+from jobdeck.imports import preview as previews
+from jobdeck.imports import readers, upload
+from jobdeck.imports.mapping import ColumnMapping
+from jobdeck.imports.preview import HEAD_ROWS, Preview
+from jobdeck.service import Service
+
+__all__ = ["HEAD_ROWS", "ColumnMapping", "Preview", "delimiter_name", "preview_upload"]
+
+
+def delimiter_name(delimiter: str | None) -> str | None:
+    """The delimiter's name as the job log says it ("comma", "semicolon", ...)."""
+    return readers.DELIMITER_NAMES.get(delimiter) if delimiter else None
+
+
+def preview_upload(
+    service: Service,
+    user: model.User,
+    source: BinaryIO,
+    filename: str,
+    target: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    mapping: dict[str, str | None] | None = None,
+) -> Preview:
+    """What importing `source` into `target` would do; refused as `start_import` would refuse it."""
+    service.job_type_for(user, import_job.JOB_TYPE)  # previewing is for those who may import
+    chosen = service.import_target(target)
+    name = upload.clean_filename(filename)
+    chosen_encoding = upload.check_encoding(encoding)
+    chosen_delimiter = upload.check_delimiter(delimiter)
+    limit = service.settings.max_upload_mb * 1024 * 1024
+    with tempfile.TemporaryDirectory(prefix="jobdeck-preview-") as folder:
+        path = pathlib.Path(folder) / ("upload" + pathlib.PurePath(name).suffix.lower())
+        _save(source, path, limit)
+        with open(path, "rb") as f:
+            upload.check_content(f.read(4096), name)
+        return previews.preview(
+            path,
+            name,
+            chosen,
+            encoding=chosen_encoding,
+            delimiter=chosen_delimiter,
+            sheet=sheet or None,
+            header_row=header_row,
+            mapping=mapping,
+            limits=readers.Limits.from_settings(service.settings),
+            fallback=service.settings.import_fallback_encoding,
+        )
+
+
+def _save(source: BinaryIO, path: pathlib.Path, limit: int) -> None:
+    """The upload into `path`, refused past `limit` bytes (a chunked upload declares no size)."""
+    written = 0
+    with open(path, "wb") as out:
+        while block := source.read(1024 * 1024):
+            written += len(block)
+            if written > limit:
+                raise errors.FileTooLarge()
+            out.write(block)

@@ -1,0 +1,112 @@
+"""The wiring of one process: the database, the file store, the metrics, the schema and the job modules.
+
+A process (server, worker, one CLI command) builds one `Wiring` at start and closes it at exit; the service
+(jobs and imports) and the workers are made from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from jobdeck import errors, files, metrics
+from jobdeck.imports import targets
+from jobdeck.runner.options import WorkerOptions
+from jobdeck.runner.registry import REGISTRY, Registry
+from jobdeck.runner.worker import Worker
+from jobdeck.settings import Settings
+from jobdeck.store import migrate
+from jobdeck.store.database import Database
+
+log = logging.getLogger(__name__)
+#: The modules that always register job types, before JOBDECK_JOB_MODULES.
+BUILTIN_JOB_MODULES = ("jobdeck.runner.builtin",)
+
+
+class Wiring:
+    """One per process: the database, the file store, the job types, and the settings they came from."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        file_store: files.FileStore | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db or Database(
+            settings.resolved_database_url,
+            pool_size=max(5, settings.workers + 5),
+            sqlite_synchronous=settings.sqlite_synchronous,
+            idle_in_transaction_timeout_s=settings.lease_seconds,
+        )
+        self.files = file_store or files.open_store(settings.file_storage, self.db, settings.data_dir)
+        self.registry = registry or REGISTRY
+        metrics.watch(
+            self.db, settings.lease_seconds, registry=self.registry, worker_label=settings.metrics_worker_label
+        )
+
+    @classmethod
+    def open(cls, settings: Settings, *, upgrade: bool = True) -> Wiring:
+        """Import the job modules, connect, and bring an empty or older schema up to date (or, with
+        `upgrade=False`, refuse one that is not current)."""
+        load_job_modules(settings)
+        wiring = cls(settings)
+        if upgrade:
+            migrate.ensure(wiring.db)
+        else:
+            migrate.check(wiring.db)
+        targets.ensure_tables(wiring.db)
+        return wiring
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
+        """A worker over this process's database, files and job types; `overrides` (WorkerOptions fields) win
+        over the settings."""
+        options = WorkerOptions.from_settings(self.settings, concurrency=concurrency, **overrides)
+        return Worker(self.db, self.files, self.registry, options)
+
+
+def load_job_modules(settings: Settings) -> None:
+    """Import the modules that register job types and import targets (JOBDECK_JOB_MODULES), after
+    jobdeck's own job types."""
+    for name in [*BUILTIN_JOB_MODULES, *settings.job_module_names]:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise errors.ConfigInvalid(
+                f"JOBDECK_JOB_MODULES={settings.job_modules!r}: cannot import {name}: {exc}"
+            ) from exc
+
+
+# -- the schema on its own, for `jobdeck db` (no job modules, no file store) ----------------------
+def _schema_database(settings: Settings) -> Database:
+    return Database(settings.resolved_database_url, pool_size=1, sqlite_synchronous=settings.sqlite_synchronous)
+
+
+def schema_head() -> str | None:
+    """The newest schema revision this code knows."""
+    return migrate.head()
+
+
+def schema_revision(settings: Settings) -> str | None:
+    """The database's schema revision; None for an empty database."""
+    db = _schema_database(settings)
+    try:
+        return migrate.current(db)
+    finally:
+        db.dispose()
+
+
+def upgrade_schema(settings: Settings) -> tuple[str | None, str | None]:
+    """Bring the database's schema up to date; returns the revisions before and after."""
+    db = _schema_database(settings)
+    try:
+        before = migrate.current(db)
+        migrate.upgrade(db)
+        return before, migrate.current(db)
+    finally:
+        db.dispose()
