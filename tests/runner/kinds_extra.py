@@ -1,15 +1,41 @@
-"""Job types for the process tests, on top of tests/kinds.py."""
+"""Job types for the runner tests, on top of tests/kinds.py: jobs a test ends when it chooses, so that what
+it checks never depends on how fast a loaded machine runs them."""
 
 from __future__ import annotations
 
+import pathlib
 import time
 
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import job_type
 
+POLL_S = 0.02
+UNTIL_RELEASED = "t_until_released"
+
+
+def wait_for_file(path: str | None, seconds: float) -> None:
+    """Return once `path` exists, or after `seconds` (just a sleep when there is no path)."""
+    if path is None:
+        time.sleep(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not pathlib.Path(path).exists():
+        time.sleep(POLL_S)
+
 
 @job_type("t_stall_first_attempt", title="Stall on the first attempt", audience="everyone", max_attempts=2)
 def stall_first_attempt(ctx: JobContext) -> None:
-    """Hangs on its first attempt (so a killed worker holds it) and finishes at once when run again."""
+    """Hangs on its first attempt (so a killed or paused worker holds it) until the file `release` exists or
+    `seconds` pass, without looking at cancellation; finishes at once when run again."""
     if ctx.attempt == 1:
-        time.sleep(float(ctx.params.get("seconds", 60)))
+        release = ctx.params.get("release")
+        wait_for_file(None if release is None else str(release), float(ctx.params.get("seconds", 60)))
+
+
+@job_type(UNTIL_RELEASED, title="Run until released", audience="everyone")
+def until_released(ctx: JobContext) -> None:
+    """Runs until the file `release` exists, then completes; fails after `seconds` (a test forgot it)."""
+    release = str(ctx.params["release"])
+    wait_for_file(release, float(ctx.params.get("seconds", 120)))
+    if not pathlib.Path(release).exists():
+        raise TimeoutError(f"{release} was never created")
