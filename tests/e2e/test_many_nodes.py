@@ -23,7 +23,8 @@ from jobdeck.store.database import Database
 from tests import pgserver
 from tests.conftest import wait_for
 
-pytestmark = pytest.mark.slow
+#: Five processes start per test: minutes, not seconds, on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "a long admin password"
 #: How long a wait for something that takes a second on an idle machine may last before the test fails.

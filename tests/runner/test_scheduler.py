@@ -46,9 +46,13 @@ def test_the_next_period_is_enqueued_once_as_a_system_job(db: Database, registry
     time.sleep(1.1)
     first = scheduler.tick(db, registry)
     again = scheduler.tick(db, registry)
-    assert len(first) == 1 and again == []
-    ((key, run_by, status),) = scheduled_rows(db)
-    assert key is not None and key.startswith("schedule:every_second:") and run_by is None and status == "queued"
+    assert len(first) == 1 and not set(again) & set(first)
+    # The second tick usually falls in the same second and adds nothing; on a slow machine it may fall in
+    # the next one and add that period: never the first period again.
+    rows = scheduled_rows(db)
+    assert len(rows) == 1 + len(again) and len({key for key, _, _ in rows}) == len(rows)
+    for key, run_by, status in rows:
+        assert key is not None and key.startswith("schedule:every_second:") and run_by is None and status == "queued"
 
 
 def test_three_workers_run_each_period_exactly_once(db: Database, registry: Registry, tmp_path: object) -> None:
