@@ -11,6 +11,14 @@ from jobdeck.runner.registry import job_type
 
 POLL_S = 0.02
 UNTIL_RELEASED = "t_until_released"
+#: The subtask these jobs open and close first: "In Progress" only says a job was claimed (it may still wait
+#: for a thread, and a stopping worker hands such jobs back at once); this says its function is running.
+STARTED = "Started"
+
+
+def announce(ctx: JobContext) -> None:
+    with ctx.subtask(STARTED):
+        pass
 
 
 def wait_for_file(path: str | None, seconds: float) -> None:
@@ -25,16 +33,19 @@ def wait_for_file(path: str | None, seconds: float) -> None:
 
 @job_type("t_stall_first_attempt", title="Stall on the first attempt", audience="everyone", max_attempts=2)
 def stall_first_attempt(ctx: JobContext) -> None:
-    """Hangs on its first attempt (so a killed or paused worker holds it) until the file `release` exists or
+    """Announces its first attempt and hangs in it (so a killed or paused worker holds it) until the file
+    `release` exists or
     `seconds` pass, without looking at cancellation; finishes at once when run again."""
     if ctx.attempt == 1:
+        announce(ctx)
         release = ctx.params.get("release")
         wait_for_file(None if release is None else str(release), float(ctx.params.get("seconds", 60)))
 
 
 @job_type(UNTIL_RELEASED, title="Run until released", audience="everyone")
 def until_released(ctx: JobContext) -> None:
-    """Runs until the file `release` exists, then completes; fails after `seconds` (a test forgot it)."""
+    """Announces itself, runs until the file `release` exists, then completes; fails after `seconds`."""
+    announce(ctx)
     release = str(ctx.params["release"])
     wait_for_file(release, float(ctx.params.get("seconds", 120)))
     if not pathlib.Path(release).exists():

@@ -87,6 +87,16 @@ def jobs_by_id(db: Database, ids: list[int]) -> dict[int, model.Job]:
         return {i: job_rows.get(conn, i) for i in ids}
 
 
+def running(db: Database, ids: list[int]) -> bool:
+    """Every job's function has begun (its "Started" subtask is done), not merely been claimed."""
+    s = schema.subtasks
+    stmt = sa.select(sa.func.count()).where(
+        s.c.job_id.in_(ids), s.c.name == kinds_extra.STARTED, s.c.status == model.SubtaskStatus.COMPLETED.value
+    )
+    with db.read() as conn:
+        return conn.execute(stmt).scalar_one() == len(ids)
+
+
 def submit(db: Database, type_name: str, count: int, max_attempts: int = 1, **params: object) -> list[int]:
     new = job_rows.NewJob(type=type_name, params=dict(params), max_attempts=max_attempts)
     return job_rows.submit_many(db, [new] * count)
@@ -144,10 +154,10 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back
     db: Database, workers: Workers, tmp_path: pathlib.Path
 ) -> None:
     release = tmp_path / "release"
-    quick = submit(db, "t_until_released", 2, release=str(release))
-    slow = submit(db, "t_hang", 2, seconds=600)
+    quick = submit(db, kinds_extra.UNTIL_RELEASED, 2, release=str(release))
+    slow = submit(db, kinds_extra.UNTIL_RELEASED, 2, release=str(tmp_path / "never"), seconds=600)
     proc = workers.start("--concurrency", "4", JOBDECK_SHUTDOWN_GRACE_SECONDS="15")
-    wait_for(lambda: statuses(db) == {"in_progress": 4}, timeout=PATIENCE_S)
+    wait_for(lambda: running(db, quick + slow), timeout=PATIENCE_S)
     proc.send_signal(signal.SIGTERM)
     wait_for(lambda: stopping_gracefully(workers, proc), timeout=PATIENCE_S)
     release.touch()  # the quick jobs end only now, inside the grace period: they were running at the signal
@@ -164,10 +174,12 @@ def test_sigterm_lets_running_jobs_finish_within_the_grace_period_and_hands_back
     assert live == 0, "the worker did not deregister"
 
 
-def test_a_second_sigterm_hands_running_jobs_back_at_once(db: Database, workers: Workers) -> None:
-    slow = submit(db, "t_hang", 2, seconds=600)
+def test_a_second_sigterm_hands_running_jobs_back_at_once(
+    db: Database, workers: Workers, tmp_path: pathlib.Path
+) -> None:
+    slow = submit(db, kinds_extra.UNTIL_RELEASED, 2, release=str(tmp_path / "never"), seconds=600)
     proc = workers.start("--concurrency", "2", JOBDECK_SHUTDOWN_GRACE_SECONDS="3600")
-    wait_for(lambda: statuses(db) == {"in_progress": 2}, timeout=PATIENCE_S)
+    wait_for(lambda: running(db, slow), timeout=PATIENCE_S)
     proc.send_signal(signal.SIGTERM)
     wait_for(lambda: stopping_gracefully(workers, proc), timeout=PATIENCE_S)  # else both may arrive as one
     proc.send_signal(signal.SIGTERM)
@@ -213,7 +225,7 @@ def test_a_paused_worker_that_resumes_after_its_job_was_reclaimed_changes_nothin
     # Its first run holds the job until the test lets it finish: after the zombie resumes.
     [job_id] = submit(db, "t_stall_first_attempt", 1, max_attempts=2, seconds=600, release=str(release))
     zombie = workers.start("--concurrency", "1", **SHORT_LEASE)
-    wait_for(lambda: statuses(db) == {"in_progress": 1}, timeout=PATIENCE_S)
+    wait_for(lambda: running(db, [job_id]), timeout=PATIENCE_S)
     zombie.send_signal(signal.SIGSTOP)  # a long GC pause, a frozen VM: alive, but silent past its lease
     try:
         workers.start("--concurrency", "1", **SHORT_LEASE)

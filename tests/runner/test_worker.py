@@ -16,6 +16,12 @@ from tests.runner import kinds_extra
 PATIENCE_S = 60
 
 
+def running(service: Service, admin: model.User, job_id: int) -> bool:
+    """The job's function has begun (its "Started" subtask is done): a claimed job may still wait for a thread."""
+    subtasks = service.job_detail(admin, job_id).subtasks
+    return (kinds_extra.STARTED, model.SubtaskStatus.COMPLETED) in [(s.name, s.status) for s in subtasks]
+
+
 def run_all(service: Service) -> None:
     service.worker(concurrency=2).run(burst=True)
 
@@ -117,7 +123,7 @@ def test_stop_lets_running_jobs_finish_within_the_grace_period(
     worker = service.worker(concurrency=1)
     thread = threading.Thread(target=worker.run)
     thread.start()
-    wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS, timeout=PATIENCE_S)
+    wait_for(lambda: running(service, admin, job.id), timeout=PATIENCE_S)
     worker.stop(PATIENCE_S)
     release.touch()  # the job ends only now: it was running when the stop came
     thread.join(2 * PATIENCE_S)
@@ -134,7 +140,7 @@ def test_stop_hands_back_jobs_still_running_after_the_grace_period(
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
-        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS, timeout=PATIENCE_S)
+        wait_for(lambda: running(service, admin, job.id), timeout=PATIENCE_S)
         worker.stop(0.1)
         thread.join(PATIENCE_S)
     finally:
@@ -194,6 +200,7 @@ def test_stop_hands_back_prefetched_jobs_at_once_and_never_starts_them(
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
+        wait_for(lambda: running(service, admin, first.id), timeout=PATIENCE_S)
         wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.IN_PROGRESS, timeout=PATIENCE_S)
         worker.stop(2 * PATIENCE_S)
         # At once: while the first job still runs (it cannot end before the release below).
