@@ -9,6 +9,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from jobdeck import errors
+from jobdeck.store import migrate
 from jobdeck.store.database import Database
 
 #: The value types a column may declare; validate.py turns text into each of them.
@@ -128,5 +129,6 @@ def ensure_tables(db: Database) -> None:
     tables = [t.table for t in TARGETS.all()]
     if tables:
         with db.write() as conn:
+            migrate.lock_schema_changes(db, conn)  # workers starting together would race to create them
             for table in tables:
                 table.create(conn, checkfirst=True)
