@@ -95,7 +95,11 @@ def test_settings(database_url: str, tmp_path: pathlib.Path) -> settings.Setting
     return settings.load(
         database_url=database_url,
         data_dir=tmp_path / "data",
-        lease_seconds=5.0,
+        # A live in-process worker keeps its lease through the stalls of a loaded machine (it beats every
+        # 0.5 s; 29.5 s of silence would lose it). Tests about expiry claim with short leases of their own.
+        lease_seconds=30.0,
+        heartbeat_seconds=0.5,
+        reap_seconds=1.0,
         poll_seconds=0.2,
         shutdown_grace_seconds=2.0,
         job_modules="jobdeck.demo,tests.kinds",

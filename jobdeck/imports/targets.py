@@ -9,6 +9,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from jobdeck import errors
+from jobdeck.store import migrate
 from jobdeck.store.database import Database
 
 #: The value types a column may declare; validate.py turns text into each of them.
@@ -136,18 +137,11 @@ class Targets:
 TARGETS = Targets()
 
 
-#: The advisory lock that serialises creating targets' tables on PostgreSQL (any constant unused elsewhere).
-TABLES_LOCK_KEY = 7302016
-
-
 def ensure_tables(db: Database) -> None:
     """Create the tables of the registered targets that do not exist yet (the demo's have no migrations)."""
     tables = [t.table for t in TARGETS.all()]
     if tables:
         with db.write() as conn:
-            if db.is_postgresql:
-                # Processes starting together would otherwise race in the catalog: each sees no table, each
-                # creates it, and all but one fail on pg_type's unique index. Serialise them, as migrations do.
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(TABLES_LOCK_KEY)))
+            migrate.lock_schema_changes(db, conn)  # workers starting together would race to create them
             for table in tables:
                 table.create(conn, checkfirst=True)

@@ -23,12 +23,17 @@ def _config(conn: sa.Connection) -> Config:
     return config
 
 
+def lock_schema_changes(db: Database, conn: sa.Connection) -> None:
+    """Until this transaction ends, be the only process changing the schema: two processes starting at once
+    on an empty database must not both create a table (`CREATE … checkfirst` is not atomic)."""
+    if db.is_postgresql:
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7302015)")
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to run again and from several processes."""
     with db.write() as conn:
-        if db.is_postgresql:
-            # Two processes starting at once on an empty database must not both create the tables.
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7302015)")
+        lock_schema_changes(db, conn)
         command.upgrade(_config(conn), revision)
 
 

@@ -14,7 +14,12 @@ from jobdeck import settings
 from jobdeck.service import Service
 from tests import pgserver
 
-LEASE_S = 2.0
+#: The workers' lease. It only has to be short next to the clock skews the tests apply (ten minutes) and
+#: to the time a test waits for a dead worker's jobs; it must be long next to what a loaded 2-core machine
+#: can delay a live worker's heartbeat, or a busy machine alone reclaims jobs whose worker is alive.
+LEASE_S = 8.0
+#: A live worker beats this often: only LEASE_S - HEARTBEAT_S of silence (15 missed beats) loses a lease.
+HEARTBEAT_S = 0.5
 _names = itertools.count()
 
 
@@ -54,6 +59,7 @@ def chaos_service(chaos_url: str, tmp_path: pathlib.Path) -> Iterator[Service]:
 def processes(chaos_url: str, tmp_path: pathlib.Path) -> Iterator[chaos.Processes]:
     """`python -m jobdeck` processes on the test's database (lease LEASE_S); all stopped afterwards."""
     (tmp_path / "logs").mkdir()
-    pool = chaos.Processes(chaos.worker_env(chaos_url, tmp_path / "data", LEASE_S), tmp_path / "logs")
+    env = chaos.worker_env(chaos_url, tmp_path / "data", LEASE_S, JOBDECK_HEARTBEAT_SECONDS=str(HEARTBEAT_S))
+    pool = chaos.Processes(env, tmp_path / "logs")
     yield pool
     pool.stop_all()

@@ -23,6 +23,10 @@ from tests.conftest import wait_for
 pytestmark = pytest.mark.slow
 j = schema.jobs
 s = schema.subtasks
+#: How long X and Y wait between their "Started" subtask and their write: the time the test has to pause the
+#: zombie once it sees them started, however slowly a loaded machine lets it run.
+WINDOW_MS = 5000
+PATIENCE_S = 90
 
 
 def started_by(service: Service, job_ids: list[int], pid: int) -> bool:
@@ -83,15 +87,18 @@ def test_a_resumed_zombie_worker_has_its_heartbeat_subtask_and_finish_refused(
 ) -> None:
     svc = chaos_service
     # X writes its ledger row (a fenced subtask transaction) after its wait; Y only waits: its late write is the finish.
-    x = svc.start_job(None, kinds.RECORD, {"announce": True, "before_ms": 1500}).id
-    y = svc.start_job(None, kinds.RECORD, {"announce": True, "before_ms": 1500, "write": False}).id
+    x = svc.start_job(None, kinds.RECORD, {"announce": True, "before_ms": WINDOW_MS}).id
+    y = svc.start_job(None, kinds.RECORD, {"announce": True, "before_ms": WINDOW_MS, "write": False}).id
     zombie = processes.start("worker", "--concurrency", "2")
-    wait_for(lambda: started_by(svc, [x, y], zombie.pid), timeout=60)
+    wait_for(lambda: started_by(svc, [x, y], zombie.pid), timeout=PATIENCE_S)
 
     pause_between_transactions(svc, zombie)
     paused_at = time.monotonic()
+    with svc.db.read() as conn:
+        written = conn.execute(sa.select(sa.func.count()).select_from(kinds.ledger)).scalar_one()
+    assert started_by(svc, [x, y], zombie.pid) and written == 0, "the zombie was paused after its writes"
     rescuer = processes.start("worker", "--concurrency", "2")
-    wait_for(lambda: {r[1] for r in job_rows(svc, [x, y]).values()} == {"completed"}, timeout=60)
+    wait_for(lambda: {r[1] for r in job_rows(svc, [x, y]).values()} == {"completed"}, timeout=PATIENCE_S)
     wait_for(lambda: time.monotonic() - paused_at >= 2 * LEASE_S, timeout=2 * LEASE_S + 1)
     finished = job_rows(svc, [x, y])
     for row in finished.values():
@@ -101,11 +108,12 @@ def test_a_resumed_zombie_worker_has_its_heartbeat_subtask_and_finish_refused(
     refusals = ("lease lost (reclaimed elsewhere)", "finished after its lease was lost")
     for job_id in (x, y):
         wait_for(
-            lambda job_id=job_id: any(f"job {job_id}: {r}" in processes.log_of(zombie) for r in refusals), timeout=30
+            lambda job_id=job_id: any(f"job {job_id}: {r}" in processes.log_of(zombie) for r in refusals),
+            timeout=PATIENCE_S,
         )
-    with svc.db.read() as conn:  # a heartbeat of the zombie after it woke (it beats every lease/4)
+    with svc.db.read() as conn:  # a heartbeat of the zombie after it woke (it beats every HEARTBEAT_S)
         resumed_at = conn.execute(sa.select(db_now())).scalar_one()
-    wait_for(lambda: zombie_beat_since(svc, zombie.pid, resumed_at), timeout=30)
+    wait_for(lambda: zombie_beat_since(svc, zombie.pid, resumed_at), timeout=PATIENCE_S)
 
     assert job_rows(svc, [x, y]) == finished, "a late write of the zombie changed a finished job"
     with svc.db.read() as conn:

@@ -17,6 +17,7 @@ from jobdeck.runner.registry import Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.store import schema
 from jobdeck.store.database import Database
+from tests.conftest import wait_for
 
 
 @pytest.fixture
@@ -46,9 +47,13 @@ def test_the_next_period_is_enqueued_once_as_a_system_job(db: Database, registry
     time.sleep(1.1)
     first = scheduler.tick(db, registry)
     again = scheduler.tick(db, registry)
-    assert len(first) == 1 and again == []
-    ((key, run_by, status),) = scheduled_rows(db)
-    assert key is not None and key.startswith("schedule:every_second:") and run_by is None and status == "queued"
+    assert len(first) == 1 and not set(again) & set(first)
+    # The second tick usually falls in the same second and adds nothing; on a slow machine it may fall in
+    # the next one and add that period: never the first period again.
+    rows = scheduled_rows(db)
+    assert len(rows) == 1 + len(again) and len({key for key, _, _ in rows}) == len(rows)
+    for key, run_by, status in rows:
+        assert key is not None and key.startswith("schedule:every_second:") and run_by is None and status == "queued"
 
 
 def test_three_workers_run_each_period_exactly_once(db: Database, registry: Registry, tmp_path: object) -> None:
@@ -60,16 +65,19 @@ def test_three_workers_run_each_period_exactly_once(db: Database, registry: Regi
     threads = [threading.Thread(target=w.run) for w in workers]
     for t in threads:
         t.start()
-    time.sleep(3.5)
-    for w in workers:
-        w.stop(1)
-    for t in threads:
-        t.join()
+    done = model.Status.COMPLETED.value
+    try:
+        wait_for(lambda: sum(status == done for _, _, status in scheduled_rows(db)) >= 3, timeout=60)
+    finally:
+        for w in workers:
+            w.stop(1)
+        for t in threads:
+            t.join()
     rows = scheduled_rows(db)
     per_period = collections.Counter(key for key, _, _ in rows)
-    assert len(per_period) >= 2, "expected at least two periods in 3.5 s"
     assert set(per_period.values()) == {1}
-    assert {status for _, _, status in rows} == {model.Status.COMPLETED.value}
+    # A period enqueued just as the workers stopped stays queued for the next worker: it is not lost.
+    assert {status for _, _, status in rows} <= {done, model.Status.QUEUED.value}
 
 
 def test_a_bad_cron_expression_is_refused_at_registration() -> None:

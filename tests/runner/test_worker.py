@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import pathlib
 import threading
-import time
 
 import pytest
 
 from jobdeck import model
 from jobdeck.service import Service
 from tests.conftest import wait_for
+from tests.runner import kinds_extra
+
+#: How long a wait for something that takes a moment on an idle machine may last before the test fails.
+PATIENCE_S = 60
+
+
+def running(service: Service, admin: model.User, job_id: int) -> bool:
+    """The job's function has begun (its "Started" subtask is done): a claimed job may still wait for a thread."""
+    subtasks = service.job_detail(admin, job_id).subtasks
+    return (kinds_extra.STARTED, model.SubtaskStatus.COMPLETED) in [(s.name, s.status) for s in subtasks]
 
 
 def run_all(service: Service) -> None:
@@ -68,14 +78,14 @@ def test_burst_mode_drains_the_queue_and_returns(service: Service, admin: model.
 
 
 def test_a_running_job_that_is_cancelled_ends_cancelled(service: Service, admin: model.User) -> None:
-    job = service.start_job(None, "t_wait_cancel", {"timeout": 20})
+    job = service.start_job(None, "t_wait_cancel", {"timeout": 2 * PATIENCE_S})
     worker = service.worker(concurrency=1, heartbeat_seconds=0.1)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
-        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS)
+        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS, timeout=PATIENCE_S)
         service.cancel(admin, job.id)
-        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.CANCELLED)
+        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.CANCELLED, timeout=PATIENCE_S)
     finally:
         worker.stop(0)
         thread.join()
@@ -90,38 +100,52 @@ def test_a_job_whose_lease_was_lost_is_not_recorded_by_the_stale_worker(service:
 
 
 def test_a_new_job_wakes_an_idle_worker_without_waiting_for_the_poll(service: Service, admin: model.User) -> None:
-    worker = service.worker(concurrency=1, poll_seconds=30)
+    first = service.start_job(None, "noop")
+    worker = service.worker(concurrency=1, poll_seconds=3600)
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
-        time.sleep(0.2)  # the worker is idle, in a 30 s poll wait
+        # The worker records the first job's end and looks for more in one transaction, then waits for an
+        # hour: once the first job shows as completed, only a wake-up can get the next one run.
+        wait_for(lambda: service.get_job(admin, first.id).status is model.Status.COMPLETED, timeout=PATIENCE_S)
         job = service.start_job(None, "noop")
-        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.COMPLETED, timeout=3)
+        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.COMPLETED, timeout=PATIENCE_S)
     finally:
         worker.stop(0)
         thread.join()
 
 
-def test_stop_lets_running_jobs_finish_within_the_grace_period(service: Service, admin: model.User) -> None:
-    job = service.start_job(None, "sleep", {"seconds": 0.3})
+def test_stop_lets_running_jobs_finish_within_the_grace_period(
+    service: Service, admin: model.User, tmp_path: pathlib.Path
+) -> None:
+    release = tmp_path / "release"
+    job = service.start_job(None, kinds_extra.UNTIL_RELEASED, {"release": str(release)})
     worker = service.worker(concurrency=1)
     thread = threading.Thread(target=worker.run)
     thread.start()
-    wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS)
-    worker.stop(5)
-    thread.join(10)
+    wait_for(lambda: running(service, admin, job.id), timeout=PATIENCE_S)
+    worker.stop(PATIENCE_S)
+    release.touch()  # the job ends only now: it was running when the stop came
+    thread.join(2 * PATIENCE_S)
     assert not thread.is_alive()
     assert service.get_job(admin, job.id).status is model.Status.COMPLETED
 
 
-def test_stop_hands_back_jobs_still_running_after_the_grace_period(service: Service, admin: model.User) -> None:
-    job = service.start_job(None, "t_hang", {"seconds": 5})
+def test_stop_hands_back_jobs_still_running_after_the_grace_period(
+    service: Service, admin: model.User, tmp_path: pathlib.Path
+) -> None:
+    release = tmp_path / "release"
+    job = service.start_job(None, kinds_extra.UNTIL_RELEASED, {"release": str(release)})
     worker = service.worker(concurrency=1)
     thread = threading.Thread(target=worker.run)
     thread.start()
-    wait_for(lambda: service.get_job(admin, job.id).status is model.Status.IN_PROGRESS)
-    worker.stop(0.1)
-    thread.join(10)
+    try:
+        wait_for(lambda: running(service, admin, job.id), timeout=PATIENCE_S)
+        worker.stop(0.1)
+        thread.join(PATIENCE_S)
+    finally:
+        release.touch()  # the abandoned run may end now
+    assert not thread.is_alive()
     after = service.get_job(admin, job.id)
     assert after.status is model.Status.QUEUED and after.attempt == 0 and worker.released == 1
 
@@ -136,7 +160,7 @@ def test_the_worker_reaps_jobs_of_a_lost_worker(service: Service, admin: model.U
     thread = threading.Thread(target=worker.run)
     thread.start()
     try:
-        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.FAILED, timeout=5)
+        wait_for(lambda: service.get_job(admin, job.id).status is model.Status.FAILED, timeout=PATIENCE_S)
     finally:
         worker.stop(0)
         thread.join()
@@ -166,16 +190,25 @@ def test_prefetched_jobs_wait_for_a_thread_and_all_complete(service: Service, ad
     assert {service.get_job(admin, i).status for i in ids} == {model.Status.COMPLETED}
 
 
-def test_stop_hands_back_prefetched_jobs_at_once_and_never_starts_them(service: Service, admin: model.User) -> None:
-    first = service.start_job(None, "t_hang", {"seconds": 0.5})
-    waiting = service.start_job(None, "t_hang", {"seconds": 0.5})
+def test_stop_hands_back_prefetched_jobs_at_once_and_never_starts_them(
+    service: Service, admin: model.User, tmp_path: pathlib.Path
+) -> None:
+    release = tmp_path / "release"
+    first = service.start_job(None, kinds_extra.UNTIL_RELEASED, {"release": str(release)})
+    waiting = service.start_job(None, kinds_extra.UNTIL_RELEASED, {"release": str(release)})
     worker = service.worker(concurrency=1, prefetch=1)
     thread = threading.Thread(target=worker.run)
     thread.start()
-    wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.IN_PROGRESS)
-    worker.stop(5)
-    wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.QUEUED, timeout=2)
-    thread.join(10)
+    try:
+        wait_for(lambda: running(service, admin, first.id), timeout=PATIENCE_S)
+        wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.IN_PROGRESS, timeout=PATIENCE_S)
+        worker.stop(2 * PATIENCE_S)
+        # At once: while the first job still runs (it cannot end before the release below).
+        wait_for(lambda: service.get_job(admin, waiting.id).status is model.Status.QUEUED, timeout=PATIENCE_S)
+        assert service.get_job(admin, first.id).status is model.Status.IN_PROGRESS
+    finally:
+        release.touch()
+    thread.join(PATIENCE_S)
     assert service.get_job(admin, first.id).status is model.Status.COMPLETED
     after = service.get_job(admin, waiting.id)
     assert after.status is model.Status.QUEUED and after.attempt == 0
