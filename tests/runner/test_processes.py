@@ -83,18 +83,6 @@ def statuses(db: Database) -> dict[str, int]:
         return dict(conn.execute(sa.select(j.c.status, sa.func.count()).group_by(j.c.status)).all())
 
 
-def started(db: Database) -> int:
-    """How many jobs a thread has started (their "Started" subtask is completed)."""
-    with db.read() as conn:
-        return int(
-            conn.execute(
-                sa.select(sa.func.count()).where(
-                    schema.subtasks.c.name == "Started", schema.subtasks.c.status == "completed"
-                )
-            ).scalar_one()
-        )
-
-
 def jobs_by_id(db: Database, ids: list[int]) -> dict[int, model.Job]:
     with db.read() as conn:
         return {i: job_rows.get(conn, i) for i in ids}
