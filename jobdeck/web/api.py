@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1 (DESIGN.md §6): every job, file and action goes through the service's access checks."""
+"""The JSON API under /api/v1 (see docs/api.md): every job, file and action goes through the service's access checks."""
 
 from __future__ import annotations
 
