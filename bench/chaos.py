@@ -576,7 +576,7 @@ def run(
         service = Service.open(conf)
         stack.callback(service.close)
         install_audit(service.db)
-        user = service.create_user("chaos", "chaos bench password", is_admin=True)
+        user = service.accounts.create_user("chaos", "chaos bench password", is_admin=True)
         say(f"seed {cfg.seed}: enqueuing {cfg.jobs:,} jobs on {cfg.backend}")
         work = enqueue(service, user, cfg, rng)
         say(f"  {dict(work.by_type)}")

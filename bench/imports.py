@@ -174,7 +174,7 @@ def run_one(
         if backend == "postgresql":
             with service.db.write() as conn:  # start from an empty table when reusing a database
                 conn.exec_driver_sql("TRUNCATE demo_contacts")
-        user = service.create_user("bench", "bench password 123", is_admin=True)
+        user = service.accounts.create_user("bench", "bench password 123", is_admin=True)
         worker = subprocess.Popen(
             [sys.executable, "-c", WORKER], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )

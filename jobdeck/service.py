@@ -4,7 +4,6 @@ for all of them."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
@@ -96,53 +95,15 @@ class Service:
         """A worker pool from this process's wiring."""
         return self.wiring.worker(concurrency, **overrides)
 
-    # -- users (accounts own them; these stay for the callers that hold a Service) -------------------
-    def create_user(
-        self, username: str, password: str, *, is_admin: bool = False, display_name: str = ""
-    ) -> model.User:
-        return self.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
-
-    def users(self) -> list[model.User]:
-        return self.accounts.users()
-
-    def set_disabled(self, username: str, disabled: bool) -> model.User:
-        return self.accounts.set_disabled(username, disabled)
-
-    def user(self, username: str) -> model.User:
-        return self.accounts.user(username)
-
-    # -- job types -----------------------------------------------------------------------------
+    # -- job types (who may start which: the registry's rule, over the access rule) ---------------
     def job_types_for(self, user: model.User) -> list[JobType]:
-        return [t for t in self.registry.all() if access.can_start(user, t.audience) and t.tab is model.Tab.GENERAL]
+        return self.registry.startable_by(user)
 
     def job_type_for(self, user: model.User, name: str) -> JobType:
-        """A job type this user may start; an unknown one and a forbidden one look the same."""
-        if name not in self.registry:
-            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
-        job_type = self.registry.get(name)
-        if not access.can_start(user, job_type.audience):
-            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
-        return job_type
+        return self.registry.for_user(user, name)
 
     def startable_type(self, user: model.User, name: str) -> JobType:
-        """A job type this user may start by name (those GET /job-types lists); an internal type, such as the
-        import that only an upload starts, is refused exactly like a missing one."""
-        job_type = self.job_type_for(user, name)
-        if job_type.tab is not model.Tab.GENERAL:
-            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
-        return job_type
-
-    def checked_params(self, job_type: JobType, params: dict[str, Any]) -> dict[str, Any]:
-        """The type's validated params, refused when their JSON exceeds JOBDECK_MAX_PARAMS_BYTES (a type
-        without a params model accepts any object, so this is its only bound)."""
-        clean = job_type.validate_params(params)
-        size = len(json.dumps(clean, separators=(",", ":"), default=str).encode())
-        limit = self.settings.max_params_bytes
-        if size > limit:
-            raise errors.InvalidParams(
-                f"params: {size:,} bytes of JSON, more than the limit of {limit:,} (JOBDECK_MAX_PARAMS_BYTES)."
-            )
-        return clean
+        return self.registry.for_user(user, name, by_name=True)
 
     # -- starting jobs -------------------------------------------------------------------------
     def start_job(
@@ -156,7 +117,7 @@ class Service:
     ) -> model.Job:
         """Enqueue a job as `user` (None: the system), after checking they may start its type."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
-        clean = self.checked_params(job_type, params or {})
+        clean = job_type.validate_params(params or {}, self.settings.max_params_bytes)
         new = job_type.new_job(
             clean,
             run_by_id=user.id if user else None,
@@ -167,7 +128,9 @@ class Service:
 
     def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
-        new = job_type.new_job(self.checked_params(job_type, params), run_by_id=user.id if user else None)
+        new = job_type.new_job(
+            job_type.validate_params(params, self.settings.max_params_bytes), run_by_id=user.id if user else None
+        )
         return job_rows.submit_many(self.db, [new] * count)
 
     # -- reading jobs --------------------------------------------------------------------------
@@ -193,15 +156,11 @@ class Service:
                 raise errors.JobNotFound()
             return JobDetail(
                 job=job,
-                title=self.title(job.type),
+                title=self.registry.title(job.type),
                 subtasks=job_rows.subtasks(conn, job_id),
                 files=job_rows.files(conn, job_id),
                 log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
             )
-
-    def title(self, type_name: str) -> str:
-        """A job type's title; a type no module registers any more is shown by its name."""
-        return self.registry.get(type_name).title if type_name in self.registry else type_name
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:
         """A job's file and its bytes, checked against the same job row the user may see."""

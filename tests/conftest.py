@@ -115,17 +115,17 @@ def service(test_settings: settings.Settings, db: Database) -> Iterator[Service]
 
 @pytest.fixture
 def admin(service: Service) -> model.User:
-    return service.create_user("ada", "correct horse battery", is_admin=True, display_name="Ada Admin")
+    return service.accounts.create_user("ada", "correct horse battery", is_admin=True, display_name="Ada Admin")
 
 
 @pytest.fixture
 def alice(service: Service) -> model.User:
-    return service.create_user("alice", "alice's long password")
+    return service.accounts.create_user("alice", "alice's long password")
 
 
 @pytest.fixture
 def bob(service: Service) -> model.User:
-    return service.create_user("bob", "bob's long password")
+    return service.accounts.create_user("bob", "bob's long password")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> None:

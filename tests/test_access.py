@@ -36,9 +36,9 @@ def test_disabling_a_user_ends_their_sessions_and_tokens_at_once(service: Servic
     with service.db.write() as conn:
         auth_rows.create_session(conn, "session-secret", alice.id, "csrf", max_seconds=3600)
         auth_rows.create_token(conn, "token-secret", alice.id, "cli", max_seconds=3600)
-    assert service.set_disabled("alice", True).disabled
+    assert service.accounts.set_disabled("alice", True).disabled
     with service.db.read() as conn:
         sessions = conn.execute(sa.select(sa.func.count()).select_from(schema.sessions)).scalar_one()
         tokens = conn.execute(sa.select(sa.func.count()).select_from(schema.api_tokens)).scalar_one()
     assert (sessions, tokens) == (0, 0)
-    assert not service.set_disabled("alice", False).disabled
+    assert not service.accounts.set_disabled("alice", False).disabled

@@ -22,8 +22,8 @@ POLL_S = 0.2
 def _uploader(service: Service, as_user: str | None) -> model.User:
     """The --as user, else the only enabled admin."""
     if as_user:
-        return service.user(as_user)
-    admins = [u for u in service.users() if u.is_admin and not u.disabled]
+        return service.accounts.user(as_user)
+    admins = [u for u in service.accounts.users() if u.is_admin and not u.disabled]
     if len(admins) != 1:
         found = "There are no admins" if not admins else f"There are {len(admins)} admins"
         raise click.ClickException(f"{found}; name the user the import runs as with --as USER.")

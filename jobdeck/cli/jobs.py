@@ -26,7 +26,7 @@ def _acting(service: Service, as_user: str | None, *, default: model.User | None
     name = as_user or (group.username if group else None)
     if not name:
         return default
-    user = service.user(name)
+    user = service.accounts.user(name)
     if user.disabled:
         # Said plainly here: the service would answer "no such job" or "no such job type" instead.
         raise click.ClickException(f"User {name!r} is disabled; `jobdeck users enable {name}` first.")
@@ -103,7 +103,7 @@ def list_jobs(
         user = _acting(service, as_user, default=CONSOLE_ADMIN)
         assert user is not None
         page = service.list_jobs(user, query)
-        titles = {j.id: service.title(j.type) for j in page.items}
+        titles = {j.id: service.registry.title(j.type) for j in page.items}
     if as_json:
         _echo_json(views.page(page.items, page.next_cursor))
         return

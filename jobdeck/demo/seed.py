@@ -61,11 +61,11 @@ def _start(service: Service, user: model.User, type_name: str, params: dict[str,
 
 def _ensure_user(service: Service, username: str, display_name: str, *, is_admin: bool) -> model.User:
     try:
-        return service.user(username)
+        return service.accounts.user(username)
     except errors.UserNotFound:
         pass
     password = secrets.token_urlsafe(12)
-    user = service.create_user(username, password, is_admin=is_admin, display_name=display_name)
+    user = service.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
     role = "admin" if is_admin else "user"
     click.echo(f"Created demo {role} {username!r} with password: {password}  (shown once; note it down)")
     return user

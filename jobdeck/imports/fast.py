@@ -1,6 +1,6 @@
 """Whole-column checks for a chunk: map/all at C speed over a column's cells, naming only the suspects.
 
-A column check returns the values `validate.converter` would give for every cell it is sure of, and the
+A column check returns the values `cells.converter` would give for every cell it is sure of, and the
 positions of the cells it is not (the suspects); the caller runs the per-cell converter on those alone,
 which names the problem. The two paths must agree: tests/imports/test_properties.py checks they do.
 """

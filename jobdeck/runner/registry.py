@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,14 +41,23 @@ class JobType:
     memory_mb: ChildLimit = None
     cpu_seconds: ChildLimit = None
 
-    def validate_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        if self.params is None:
-            return params
-        try:
-            return self.params.model_validate(params).model_dump(mode="json")
-        except pydantic.ValidationError as exc:
-            detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
-            raise errors.InvalidParams(f"Invalid parameters for {self.name}: {detail}") from None
+    def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
+        """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
+        only bound of a type without a model) they are refused."""
+        clean = params
+        if self.params is not None:
+            try:
+                clean = self.params.model_validate(params).model_dump(mode="json")
+            except pydantic.ValidationError as exc:
+                detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
+                raise errors.InvalidParams(f"Invalid parameters for {self.name}: {detail}") from None
+        if max_bytes is not None:
+            size = len(json.dumps(clean, separators=(",", ":"), default=str).encode())
+            if size > max_bytes:
+                raise errors.InvalidParams(
+                    f"params: {size:,} bytes of JSON, more than the limit of {max_bytes:,} (JOBDECK_MAX_PARAMS_BYTES)."
+                )
+        return clean
 
     def description_for(self, params: dict[str, Any]) -> str:
         return self.describe(params) if self.describe else self.title
@@ -140,6 +150,25 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._types
+
+    def startable_by(self, user: model.User) -> list[JobType]:
+        """The types this user may start by name (what GET /job-types lists)."""
+        return [t for t in self.all() if access.can_start(user, t.audience) and t.tab is model.Tab.GENERAL]
+
+    def for_user(self, user: model.User, name: str, *, by_name: bool = False) -> JobType:
+        """A job type this user may start; an unknown one and a forbidden one look the same. `by_name`: only
+        those a user starts by name, so an internal type (the import an upload starts) is refused like a
+        missing one."""
+        job_type = self._types.get(name)
+        if job_type is None or not access.can_start(user, job_type.audience):
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
+        if by_name and job_type.tab is not model.Tab.GENERAL:
+            raise errors.UnknownJobType(f"No job type named {name!r} is registered.")
+        return job_type
+
+    def title(self, name: str) -> str:
+        """A job type's title; a type no module registers any more is shown by its name."""
+        return self._types[name].title if name in self._types else name
 
     def all(self) -> list[JobType]:
         return sorted(self._types.values(), key=lambda t: t.name)

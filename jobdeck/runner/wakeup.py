@@ -8,7 +8,6 @@ import sqlite3
 import threading
 
 import psycopg
-import sqlalchemy as sa
 
 from jobdeck.store.database import NOTIFY_CHANNEL, Database
 
@@ -34,7 +33,7 @@ class Wakeup:
         if self.db.is_postgresql:
             self._thread = threading.Thread(target=self._listen, name="jobdeck-listen", daemon=True)
             self._thread.start()
-        elif self._sqlite_path() is not None:
+        elif self.db.sqlite_file is not None:
             self._thread = threading.Thread(target=self._watch_sqlite, name="jobdeck-watch", daemon=True)
             self._thread.start()
 
@@ -61,10 +60,6 @@ class Wakeup:
                 log.warning("LISTEN connection lost (%s); polling until it is back", exc)
                 self._stop.wait(RECONNECT_DELAY_S)
 
-    def _sqlite_path(self) -> str | None:
-        path = sa.engine.make_url(self.db.url).database
-        return path if path and path != ":memory:" and not path.startswith("file:") else None
-
     def _watch_sqlite(self) -> None:
         """Set the event whenever another connection (another process's enqueue) has committed.
 
@@ -72,7 +67,7 @@ class Wakeup:
         read transaction on the WAL index, so idle workers never queue for the write lock as a shorter
         poll would. Our own process's commits wake us too: harmless, the loop claims nothing and waits.
         """
-        path = self._sqlite_path()
+        path = self.db.sqlite_file
         assert path is not None  # start() only runs the watcher for a file database
         while not self._stop.is_set():
             try:

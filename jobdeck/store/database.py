@@ -108,6 +108,12 @@ class Database:
         return self.dialect == "sqlite"
 
     @property
+    def sqlite_file(self) -> str | None:
+        """The path of the SQLite database file; None for PostgreSQL or an in-memory or URI database."""
+        path = sa.engine.make_url(self.url).database if self.is_sqlite else None
+        return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+    @property
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 

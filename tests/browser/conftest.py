@@ -75,9 +75,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     config = settings.load(data_dir=data_dir, job_modules="jobdeck.demo,tests.kinds", database_url="")
     service = Service.open(config)
-    service.create_user("ada", PASSWORDS["ada"], is_admin=True, display_name="Ada Admin")
-    service.create_user("alice", PASSWORDS["alice"], display_name="Alice")
-    service.create_user("bob", PASSWORDS["bob"], display_name="Bob")
+    service.accounts.create_user("ada", PASSWORDS["ada"], is_admin=True, display_name="Ada Admin")
+    service.accounts.create_user("alice", PASSWORDS["alice"], display_name="Alice")
+    service.accounts.create_user("bob", PASSWORDS["bob"], display_name="Bob")
     service.close()
     port = _free_port()
     log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed at teardown)

@@ -76,7 +76,7 @@ def test_worker_and_web_node_ride_out_a_postgresql_restart(
     chaos_pg: pgserver.PostgresServer, chaos_service: Service, processes: chaos.Processes
 ) -> None:
     svc = chaos_service
-    svc.create_user("ada", PASSWORD, is_admin=True)
+    svc.accounts.create_user("ada", PASSWORD, is_admin=True)
     port = free_port()
     worker = processes.start("worker", "--concurrency", "2", **LEASE)
     web = processes.start("serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "0")
@@ -111,7 +111,7 @@ def test_an_import_whose_chunk_write_is_cut_by_a_postgresql_restart_completes(
     chaos_pg: pgserver.PostgresServer, chaos_url: str, chaos_service: Service, processes: chaos.Processes
 ) -> None:
     svc = chaos_service
-    ada = svc.create_user("ada", PASSWORD, is_admin=True)
+    ada = svc.accounts.create_user("ada", PASSWORD, is_admin=True)
     data, valid = chaos.contacts_csv("restart-", 2000, random.Random(5))
     processes.start("worker", "--concurrency", "1", JOBDECK_IMPORT_CHUNK_ROWS="500", **LEASE)
     # Hold the target table, so the first chunk waits inside its transaction; the restart then cuts it.

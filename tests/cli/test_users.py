@@ -20,7 +20,7 @@ def test_users_add_reads_the_password_from_stdin_and_stores_an_argon2_hash(run: 
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == "Created admin carol.\n"
-    user = service.user("carol")
+    user = service.accounts.user("carol")
     assert (user.is_admin, user.display_name, user.disabled) == (True, "Carol C", False)
     with service.db.read() as conn:
         stored = user_rows.password_hash(conn, user.id)
@@ -31,21 +31,21 @@ def test_users_add_without_stdin_asks_twice_for_the_password(run: Run, service: 
     result = run("users", "add", "dave", input="another fine one\nanother fine one\n")
     assert result.exit_code == 0, result.output
     assert "another fine one" not in result.output  # hidden input is not echoed
-    assert service.user("dave").is_admin is False
+    assert service.accounts.user("dave").is_admin is False
 
 
 def test_users_add_asks_again_when_the_two_passwords_differ(run: Run, service: Service) -> None:
     result = run("users", "add", "dave", input="first password\nsecond password\nthird password\nthird password\n")
     assert result.exit_code == 0
     assert "do not match" in result.output
-    assert service.user("dave")
+    assert service.accounts.user("dave")
 
 
 def test_users_add_refuses_a_weak_password_in_one_line(run: Run, service: Service) -> None:
     result = run("users", "add", "erin", "--password-stdin", input="password\n")
     assert result.exit_code == 1
     assert result.stderr == "Error: The password is too weak: use at least 8 characters, and not a common password.\n"
-    assert [u.username for u in service.users()] == []
+    assert [u.username for u in service.accounts.users()] == []
 
 
 def test_users_add_refuses_an_existing_name(run: Run, service: Service, alice: object) -> None:
@@ -76,13 +76,13 @@ def test_users_list_json_gives_names_roles_and_state(run: Run, admin: object, al
 
 def test_users_disable_and_enable_flip_the_account(run: Run, service: Service, alice: object) -> None:
     assert run("users", "disable", "alice").stdout == "Disabled alice.\n"
-    assert service.user("alice").disabled is True
+    assert service.accounts.user("alice").disabled is True
     assert run("users", "enable", "alice").stdout == "Enabled alice.\n"
-    assert service.user("alice").disabled is False
+    assert service.accounts.user("alice").disabled is False
 
 
 def test_users_disable_ends_the_users_api_tokens_at_once(run: Run, service: Service, alice: object) -> None:
-    user = service.user("alice")
+    user = service.accounts.user("alice")
     with service.db.write() as conn:
         auth_rows.create_token(conn, "a-token-alice-holds", user.id, "laptop", 3600)
 
@@ -102,7 +102,7 @@ def test_users_disable_of_an_unknown_user_is_an_error(run: Run) -> None:
 
 
 def test_users_tokens_lists_a_users_tokens_and_revoke_token_ends_one(run: Run, service: Service) -> None:
-    alice = service.create_user("alice", "alice's long password")
+    alice = service.accounts.create_user("alice", "alice's long password")
     laptop, _ = service.accounts.issue_token(alice, "laptop", 3)
     service.accounts.issue_token(alice, "ci")
     listed = json.loads(run("users", "tokens", "alice", "--json").stdout)
@@ -118,8 +118,8 @@ def test_users_tokens_lists_a_users_tokens_and_revoke_token_ends_one(run: Run, s
 
 
 def test_revoke_token_of_another_users_token_fails_in_one_line(run: Run, service: Service) -> None:
-    alice = service.create_user("alice", "alice's long password")
-    service.create_user("bob", "bob's long password")
+    alice = service.accounts.create_user("alice", "alice's long password")
+    service.accounts.create_user("bob", "bob's long password")
     service.accounts.issue_token(alice, "laptop")
     alices_id = service.accounts.tokens_of(alice)[0].id
     result = run("users", "revoke-token", "bob", str(alices_id))

@@ -24,7 +24,7 @@ def test_the_demo_creates_its_accounts_once_and_seeds_both_tabs(
     printed = capsys.readouterr().out
     assert "demo admin 'admin' with password:" in printed
     assert "demo user 'demo' with password:" in printed
-    admin, user = service.user("admin"), service.user("demo")
+    admin, user = service.accounts.user("admin"), service.accounts.user("demo")
     assert admin.is_admin and not user.is_admin
     jobs = service.list_jobs(admin, JobQuery(limit=100)).items
     seen = {(j.tab, j.status) for j in jobs}

@@ -99,7 +99,7 @@ def cluster(pg: pgserver.PostgresServer | str, tmp_path: pathlib.Path) -> Iterat
         pytest.skip("needs the PostgreSQL server the test set-up starts (to create a database)")
     url = pg.create_database("many_nodes")
     service = Service.open(settings.load(database_url=url, data_dir=tmp_path / "setup", job_modules="jobdeck.demo"))
-    service.create_user("boss", PASSWORD, is_admin=True)
+    service.accounts.create_user("boss", PASSWORD, is_admin=True)
     service.close()
     nodes = Cluster(url, tmp_path)
     try:

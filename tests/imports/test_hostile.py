@@ -91,7 +91,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("hostile")
     node = Server(tmp)
     service = Service.open(settings.load(database_url=node.env["JOBDECK_DATABASE_URL"], data_dir=tmp / "data"))
-    service.create_user("boss", PASSWORD, is_admin=True)
+    service.accounts.create_user("boss", PASSWORD, is_admin=True)
     service.close()
     node.start()
     try:

@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("server")
     modules = "jobdeck.demo,tests.kinds"
     service = Service.open(settings.load(data_dir=data_dir, job_modules=modules, database_url=""))
-    alice = service.create_user("alice", PASSWORD, display_name="Alice")
+    alice = service.accounts.create_user("alice", PASSWORD, display_name="Alice")
     service.enqueue_many(alice, "t_echo", {"text": "hello"}, 5)
     service.close()
     env = {**os.environ, "JOBDECK_DATA_DIR": str(data_dir), "JOBDECK_JOB_MODULES": modules, "JOBDECK_DATABASE_URL": ""}
