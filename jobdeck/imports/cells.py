@@ -6,17 +6,12 @@ uses these; fast.py checks whole columns at once and must give the same answers
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from jobdeck.imports import fast, targets
+from jobdeck.imports import shapes, targets
 from jobdeck.imports.targets import Column
-
-_INT = re.compile(r"[+-]?\d{1,18}")
-_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Invalid(Exception):
@@ -47,7 +42,7 @@ def _parse(col: Column) -> Callable[[str], Any]:
     if kind == "int":
 
         def parse_int(v: str) -> int:
-            if not _INT.fullmatch(v):
+            if not shapes.INT.fullmatch(v):
                 raise Invalid("bad_int", f"{col.name} must be a whole number")
             number = int(v)
             _bounded(col, number)
@@ -57,7 +52,7 @@ def _parse(col: Column) -> Callable[[str], Any]:
     if kind == "decimal":
 
         def parse_decimal(v: str) -> str:
-            m = _DECIMAL.fullmatch(v)
+            m = shapes.DECIMAL.fullmatch(v)
             if not m:
                 raise Invalid("bad_decimal", f"{col.name} must be a number such as 12.50")
             places = len(m.group(1) or m.group(2) or "")
@@ -74,9 +69,9 @@ def _parse(col: Column) -> Callable[[str], Any]:
 
         def parse_bool(v: str) -> bool:
             lower = v.lower()
-            if lower in fast.TRUE:
+            if lower in shapes.TRUE:
                 return True
-            if lower in fast.FALSE:
+            if lower in shapes.FALSE:
                 return False
             raise Invalid("bad_bool", f"{col.name} must be true or false (yes/no, y/n, 1/0)")
 
@@ -85,7 +80,7 @@ def _parse(col: Column) -> Callable[[str], Any]:
 
         def parse_date(v: str) -> str:
             try:
-                if not _DATE.fullmatch(v):
+                if not shapes.DATE.fullmatch(v):
                     raise ValueError(v)
                 return dt.date.fromisoformat(v).isoformat()
             except ValueError:
@@ -95,7 +90,7 @@ def _parse(col: Column) -> Callable[[str], Any]:
     if kind == "email":
 
         def parse_email(v: str) -> str:
-            if not fast.EMAIL.fullmatch(v):
+            if not shapes.EMAIL.fullmatch(v):
                 raise Invalid("bad_email", f"{col.name} must be an email address")
             return v
 

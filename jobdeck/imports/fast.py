@@ -14,13 +14,8 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from jobdeck.imports import targets
+from jobdeck.imports import shapes, targets
 from jobdeck.imports.targets import Column
-
-#: Spellings of true and false a bool column accepts, in any case.
-TRUE = frozenset({"true", "t", "yes", "y", "1", "on"})
-FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
-EMAIL = re.compile(r"[^@\s\"<>(),;:]+@[^@\s\"<>(),;:]+\.[^@\s\"<>(),;:.]+")
 
 FastColumn = Callable[[Sequence[str]], tuple[list[Any], set[int]]]
 Parsed = tuple[list[Any], list[int]]  #: values (None where bad) and the positions of the bad ones
@@ -73,7 +68,7 @@ def _parser(col: Column) -> Callable[[list[str]], Parsed]:
     """The type check for a column's non-empty values, all at once."""
     kind = col.type
     if kind == "int":
-        pattern = re.compile(r"[+-]?\d{1,18}")
+        pattern = shapes.INT
 
         def ints(values: list[str]) -> Parsed:
             bad = _by_pattern(pattern, values)
@@ -87,9 +82,7 @@ def _parser(col: Column) -> Callable[[list[str]], Parsed]:
         return ints
     if kind == "decimal":
         places = col.places
-        frac = r"\d*" if places is None else rf"\d{{0,{places}}}"
-        lead = r"|\.\d+" if places is None else (rf"|\.\d{{1,{places}}}" if places > 0 else "")
-        pattern = re.compile(rf"[+-]?(?:\d+(?:\.{frac})?{lead})")
+        pattern = shapes.decimal_with_places(places)
 
         def decimals(values: list[str]) -> Parsed:
             bad = _by_pattern(pattern, values)
@@ -109,7 +102,7 @@ def _parser(col: Column) -> Callable[[list[str]], Parsed]:
 
         return bools
     if kind == "date":
-        pattern = re.compile(r"\d{4}-\d{2}-\d{2}")
+        pattern = shapes.DATE
 
         def dates(values: list[str]) -> Parsed:
             bad = _by_pattern(pattern, values)
@@ -125,7 +118,7 @@ def _parser(col: Column) -> Callable[[list[str]], Parsed]:
     if kind == "email":
 
         def emails(values: list[str]) -> Parsed:
-            return values, _by_pattern(EMAIL, values)
+            return values, _by_pattern(shapes.EMAIL, values)
 
         return emails
     return lambda values: (values, [])
@@ -139,7 +132,7 @@ def _is_date(value: str) -> bool:
     return True
 
 
-_BOOL_VALUE = {**dict.fromkeys(TRUE, True), **dict.fromkeys(FALSE, False)}
+_BOOL_VALUE = {**dict.fromkeys(shapes.TRUE, True), **dict.fromkeys(shapes.FALSE, False)}
 _BOOLS = frozenset(_BOOL_VALUE)
 
 
