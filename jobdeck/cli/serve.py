@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import threading
+import time
+from typing import TYPE_CHECKING
 
 import click
 
 from jobdeck import errors, settings
 from jobdeck.service import Service
+
+if TYPE_CHECKING:
+    import uvicorn
 
 #: The module `--demo` runs, loaded by name: nothing in jobdeck imports the demo.
 DEMO_SEED = "jobdeck.demo.seed"
@@ -22,7 +28,7 @@ DEMO_SEED = "jobdeck.demo.seed"
 @click.option("--demo", is_flag=True, help="Create the demo users and a little job history first.")
 def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     """Serve the Job Management page and the API (web + workers + the configured database)."""
-    import uvicorn
+    import uvicorn  # here, so `jobdeck --help` stays quick
 
     from jobdeck.web.app import create_app
 
@@ -32,13 +38,29 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
         service = Service.open(config)
     except errors.JobdeckError as exc:
         raise click.ClickException(exc.message) from exc
+    notice = ""
     if demo:
-        importlib.import_module(DEMO_SEED).ensure_demo(service)
+        seed = importlib.import_module(DEMO_SEED)
+        notice = seed.credentials_block(seed.ensure_demo(service))
     click.echo(f"jobdeck on http://{host}:{port}/ ({config.workers} worker thread(s))")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(service), host=host, port=port, proxy_headers=True, server_header=False)
+    )
+    if notice:
+        threading.Thread(target=_announce, args=(server, notice), name="announce", daemon=True).start()
     try:
-        uvicorn.run(create_app(service), host=host, port=port, proxy_headers=True, server_header=False)
+        server.run()
     finally:
         service.close()
+
+
+def _announce(server: uvicorn.Server, notice: str) -> None:
+    """Print the notice once the server says it is up, so it stands below the start-up log, not among it."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    click.echo("\n" + notice + "\n")
 
 
 def register(cli: click.Group) -> None:
