@@ -90,6 +90,7 @@ def test_serve_demo_shows_the_new_passwords_in_one_block_after_the_start_up_line
     server = Served(tmp_path, "--demo", "--workers", "1")
     served.append(server)
     started = server.wait_for(STARTED)
+    assert server.wait_for(f"Database: sqlite:///{tmp_path / 'data' / 'jobdeck.sqlite3'}") < started
     title = server.wait_for("Demo accounts (shown once — note them down):")
     assert title > started
     frame = server.lines[title - 1]
