@@ -6,6 +6,7 @@ import os
 import pathlib
 import signal
 import socket
+import sqlite3
 import subprocess  # nosec B404: the test runs jobdeck's own command
 import sys
 import threading
@@ -114,3 +115,38 @@ def test_serve_demo_shows_the_new_passwords_in_one_block_after_the_start_up_line
     again.wait_for(STARTED)
     again.stop()
     assert not any("Demo accounts" in line for line in again.lines)  # shown once: the accounts exist now
+
+
+def _long_sleep(database: pathlib.Path) -> tuple[str, int] | None:
+    """The status and progress of the demo's 90-second sleep job, read straight from the SQLite file."""
+    with sqlite3.connect(database) as conn:
+        row = conn.execute(
+            "select status, progress_done from jobs where type = 'sleep' order by id desc limit 1"
+        ).fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_serve_waits_for_and_a_second_one_hands_the_running_job_back(
+    tmp_path: pathlib.Path, served: list[Served]
+) -> None:
+    # A grace far longer than the test waits: the server can only be done in time if the second Ctrl-C hurries it.
+    server = Served(tmp_path, "--demo", "--workers", "1", JOBDECK_SHUTDOWN_GRACE_SECONDS="600")
+    served.append(server)
+    server.wait_for(STARTED)
+    database = tmp_path / "data" / "jobdeck.sqlite3"
+    deadline = time.monotonic() + 120
+    while (state := _long_sleep(database)) is None or state[0] != "in_progress" or state[1] < 1:
+        assert time.monotonic() < deadline, f"the long demo job never got going: {state}"
+        time.sleep(0.5)
+
+    server.proc.send_signal(signal.SIGINT)
+    server.wait_for("Stopping: waiting up to 600 s for 1 running job(s) to finish (Ctrl-C again to hand them back now)")
+    server.proc.send_signal(signal.SIGINT)
+    server.wait_for("Stopping now: handing the running jobs back to the queue")
+    assert server.proc.wait(240) == 0, "\n".join(server.lines)
+    server.stop()
+    stopping = server.wait_for("Stopping:")
+    assert not any("Traceback" in line for line in server.lines[stopping:]), "\n".join(server.lines)
+    state = _long_sleep(database)
+    assert state is not None and state[0] == "queued"
