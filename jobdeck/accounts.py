@@ -71,6 +71,19 @@ class Accounts:
                 auth_rows.revoke_user(conn, user.id)
             return user_rows.get(conn, user.id)
 
+    def set_password(self, username: str, password: str) -> model.User:
+        """Give an account a new password (policy checked, argon2). Its sessions and API tokens end, since
+        whoever knew the old password may hold them, and its failed-login count is forgotten, so a locked-out
+        owner can sign in at once. Whether it is disabled is left as it was."""
+        passwords.check_policy(password)
+        new_hash = passwords.hash_password(password)
+        with self.db.write() as conn:
+            user = user_rows.by_username(conn, username)
+            auth_rows.set_password_hash(conn, user.id, new_hash)
+            auth_rows.revoke_user(conn, user.id)
+            auth_rows.settle_attempt(conn, self._limits(user.username, "")[1], succeeded=True)
+            return user
+
     # -- logging in ------------------------------------------------------------------------------
     def _limits(self, username: str, address: str) -> list[auth_rows.Limit]:
         """The client address first (its limit is the lower, so one stranger is stopped before the account

@@ -115,6 +115,13 @@ class Settings(pydantic_settings.BaseSettings):
             check_database_url(value)
         return value
 
+    @pydantic.field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: pathlib.Path) -> pathlib.Path:
+        # Resolved once, when the settings are read: a relative folder would follow each command's current
+        # directory, and a command run from elsewhere would find (or make) another, empty database.
+        return value.expanduser().absolute()
+
     @pydantic.field_validator("import_fallback_encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
@@ -168,6 +175,14 @@ def check_database_url(url: str) -> None:
             raise ValueError(f"the directory {str(directory)!r} does not exist; create it or fix the URL")
 
 
+def shown_url(url: str) -> str:
+    """A database URL as messages show it: without its password."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
 def _shown(key: str, value: Any) -> str:
     """A value as a message shows it: a database URL without its password."""
     if key == "JOBDECK_DATABASE_URL" and isinstance(value, str):
@@ -178,11 +193,19 @@ def _shown(key: str, value: Any) -> str:
     return repr(value)
 
 
-def _check_data_dir(settings: Settings) -> None:
-    """The data directory, when jobdeck keeps anything there, exists (it is created) and takes files."""
+def _check_data_dir(settings: Settings, *, create: bool = True) -> None:
+    """The data directory, when jobdeck keeps anything there, exists (it is created, unless `create` is off:
+    then a missing one passes) and takes files."""
     if settings.database_url and settings.file_storage != "local":
         return  # the database holds everything: the directory is never used
     directory = settings.data_dir
+    if not create and not directory.exists():
+        blocker = next((p for p in directory.parents if p.exists()), None)
+        if blocker is None or blocker.is_dir():
+            return  # it could be created, by the command that creates the database
+        raise errors.ConfigInvalid(
+            f"JOBDECK_DATA_DIR={str(directory)!r}: cannot use it as the data directory: {str(blocker)!r} is a file"
+        )
     if directory.exists() and not directory.is_dir():
         raise errors.ConfigInvalid(f"JOBDECK_DATA_DIR={str(directory)!r}: it is a file, not a directory")
     try:
@@ -199,6 +222,13 @@ def _check_data_dir(settings: Settings) -> None:
 def load(**overrides: object) -> Settings:
     """Read the settings from the environment, creating the data directory if it is missing; a bad value
     raises ConfigInvalid naming the variable and value."""
+    settings = read(**overrides)
+    _check_data_dir(settings)
+    return settings
+
+
+def read(**overrides: object) -> Settings:
+    """The settings, checked like `load` does, without creating the data directory."""
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except pydantic.ValidationError as exc:
@@ -209,5 +239,5 @@ def load(**overrides: object) -> Settings:
             message = str(err["ctx"]["error"]) if err["type"] == "value_error" and "ctx" in err else err["msg"]
             problems.append(f"{key}={_shown(key, err.get('input'))}: {message}" if err["loc"] else message)
         raise errors.ConfigInvalid("; ".join(problems)) from None
-    _check_data_dir(settings)
+    _check_data_dir(settings, create=False)
     return settings

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pathlib
 from typing import Any
+
+import sqlalchemy as sa
 
 from jobdeck import errors, files, metrics
 from jobdeck.imports import targets
 from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import REGISTRY, Registry
 from jobdeck.runner.worker import Worker
-from jobdeck.settings import Settings
+from jobdeck.settings import Settings, normalize_database_url, shown_url
 from jobdeck.store import migrate
 from jobdeck.store.database import Database
 
@@ -93,7 +96,10 @@ def schema_head() -> str | None:
 
 
 def schema_revision(settings: Settings) -> str | None:
-    """The database's schema revision; None for an empty database."""
+    """The database's schema revision; None for an empty database, or a SQLite file not there yet (which is
+    not created by asking)."""
+    if _missing_sqlite_file(settings.resolved_database_url):
+        return None
     db = _schema_database(settings)
     try:
         return migrate.current(db)
@@ -110,3 +116,31 @@ def upgrade_schema(settings: Settings) -> tuple[str | None, str | None]:
         return before, migrate.current(db)
     finally:
         db.dispose()
+
+
+#: What every refusal of a database that is not there yet tells the user to do.
+CREATE_HINT = "run `jobdeck db upgrade`, or start `jobdeck serve`, to create it"
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse, with ConfigInvalid naming it, a database that does not exist yet: a missing SQLite file (SQLite
+    would create an empty one on connecting) or a database without jobdeck's tables. Only `db upgrade`,
+    `serve` and `worker` create one; any other command on the wrong database would otherwise answer from an
+    empty one as if it were real. A database that cannot be reached is left for the command to report."""
+    url = settings.resolved_database_url
+    if _missing_sqlite_file(url):
+        raise errors.ConfigInvalid(f"no database at {shown_url(url)}; {CREATE_HINT}")
+    try:
+        revision = schema_revision(settings)
+    except sa.exc.DBAPIError:
+        return
+    if revision is None:
+        raise errors.ConfigInvalid(f"the database {shown_url(url)} has no jobdeck tables yet; {CREATE_HINT}")
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    """A SQLite URL whose file is not there: connecting would create it, empty."""
+    parsed = sa.engine.make_url(normalize_database_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return False
+    return not pathlib.Path(parsed.database).is_file()

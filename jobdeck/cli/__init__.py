@@ -4,18 +4,43 @@ from __future__ import annotations
 
 import click
 
-from jobdeck import errors
+from jobdeck import errors, settings, wiring
 from jobdeck.cli import db, imports, jobs, logs, serve, users, worker
+
+#: The commands that use a database that must be there already: only `db upgrade`, `serve` and `worker`
+#: create one, and a command run from the wrong folder must not answer from a new, empty database.
+#: (`db current` answers "none" for a missing database, without creating one.)
+NEED_DATABASE = {("jobs",), ("users",), ("import",)}
+#: The ones that run for long, and say once, at start, which database they use.
+LONG_RUNNING = {("serve",), ("worker",)}
+HELP = {"-h", "--help"}
 
 
 class _Jobdeck(click.Group):
-    """The top-level group: whatever jobdeck error a command lets through is one `Error:` line, exit 1."""
+    """The top-level group: whatever jobdeck error a command lets through is one `Error:` line, exit 1;
+    and before a command runs, which database it uses is settled here, once for every command."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except errors.JobdeckError as exc:
             raise click.ClickException(exc.message) from None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and command is not None and not ctx.resilient_parsing and not HELP & set(rest):
+            _settle_database((name, *rest[:1]))
+        return name, command, rest
+
+
+def _settle_database(words: tuple[str, ...]) -> None:
+    """Refuse a database that is not there yet to a command that needs one; say which one a server uses."""
+    if words[:1] in NEED_DATABASE or words in NEED_DATABASE:
+        wiring.require_database(settings.read())
+    elif words[:1] in LONG_RUNNING:
+        click.echo(f"Database: {settings.shown_url(settings.read().resolved_database_url)}")
 
 
 @click.group(cls=_Jobdeck, context_settings={"help_option_names": ["-h", "--help"]})

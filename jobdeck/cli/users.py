@@ -49,6 +49,20 @@ def add(name: str, admin: bool, display_name: str, password_stdin: bool) -> None
     click.echo(f"Created {'admin' if user.is_admin else 'user'} {user.username}.")
 
 
+@users_group.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@one_line_errors
+def set_password(name: str, password_stdin: bool) -> None:
+    """Give a user a new password (asked twice, hidden, unless --password-stdin); their sessions and API
+    tokens end, and a lockout from failed logins is lifted."""
+    with open_service() as service:
+        service.accounts.user(name)  # an unknown name is refused before anyone types a password
+        password = _read_password(password_stdin)
+        user = service.accounts.set_password(name, password)
+    click.echo(f"Set a new password for {user.username}; their sessions and API tokens have ended.")
+
+
 @users_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @one_line_errors

@@ -6,8 +6,6 @@ import io
 import logging
 import secrets
 
-import click
-
 from jobdeck import errors, model
 from jobdeck.query import JobQuery
 from jobdeck.service import Service
@@ -29,13 +27,15 @@ BAD_CONTACTS = [
 ]
 
 
-def ensure_demo(service: Service) -> None:
-    """Create the demo accounts if they are missing (printing their passwords once), and on a fresh
-    ledger run a few real jobs so both tabs show completed, failed and running rows."""
-    admin = _ensure_user(service, ADMIN, "Demo Admin", is_admin=True)
-    user = _ensure_user(service, USER, "Demo User", is_admin=False)
+def ensure_demo(service: Service) -> list[tuple[str, str]]:
+    """Create the demo accounts if they are missing, and on a fresh ledger run a few real jobs so both
+    tabs show completed, failed and running rows. Returns the (username, password) pairs created now:
+    the caller shows them once, with `credentials_block`, after its own start-up messages."""
+    created: list[tuple[str, str]] = []
+    admin = _ensure_user(service, ADMIN, "Demo Admin", is_admin=True, created=created)
+    user = _ensure_user(service, USER, "Demo User", is_admin=False, created=created)
     if service.list_jobs(admin, JobQuery(limit=1)).items:
-        return
+        return created
     log.info("seeding the demo history")
     for who in (admin, user):
         _import(service, who, "contacts", _contacts_csv(bad=True), f"contacts-{who.username}.csv", "skip")
@@ -50,6 +50,21 @@ def ensure_demo(service: Service) -> None:
     # Left queued for the server's own workers: rows that are in progress when the page first opens.
     _start(service, user, "sleep", {"seconds": 90, "steps": 30})
     _import(service, user, "contacts", _contacts_csv(bad=False), "contacts-latest.csv", "skip")
+    return created
+
+
+def credentials_block(created: list[tuple[str, str]]) -> str:
+    """The demo passwords in one framed block that stands apart from log lines ("" when none are new)."""
+    if not created:
+        return ""
+    lines = [
+        "Demo accounts (shown once — note them down):",
+        *(f"  {username} / {password}" for username, password in created),
+        "Forgot one? Set a new one with: jobdeck users set-password NAME",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    return "\n".join([rule, *(f"| {line.ljust(width)} |" for line in lines), rule])
 
 
 def _start(service: Service, user: model.User, type_name: str, params: dict[str, object]) -> None:
@@ -59,15 +74,16 @@ def _start(service: Service, user: model.User, type_name: str, params: dict[str,
         log.warning("demo job skipped: %s", exc)
 
 
-def _ensure_user(service: Service, username: str, display_name: str, *, is_admin: bool) -> model.User:
+def _ensure_user(
+    service: Service, username: str, display_name: str, *, is_admin: bool, created: list[tuple[str, str]]
+) -> model.User:
     try:
         return service.accounts.user(username)
     except errors.UserNotFound:
         pass
     password = secrets.token_urlsafe(12)
     user = service.accounts.create_user(username, password, is_admin=is_admin, display_name=display_name)
-    role = "admin" if is_admin else "user"
-    click.echo(f"Created demo {role} {username!r} with password: {password}  (shown once; note it down)")
+    created.append((username, password))
     return user
 
 

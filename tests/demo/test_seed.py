@@ -20,10 +20,9 @@ def test_the_demo_creates_its_accounts_once_and_seeds_both_tabs(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
     targets.ensure_tables(service.db)
-    seed.ensure_demo(service)
-    printed = capsys.readouterr().out
-    assert "demo admin 'admin' with password:" in printed
-    assert "demo user 'demo' with password:" in printed
+    created = seed.ensure_demo(service)
+    assert [name for name, _ in created] == ["admin", "demo"]
+    assert capsys.readouterr().out == ""  # the caller shows the passwords, after its own start-up lines
     admin, user = service.accounts.user("admin"), service.accounts.user("demo")
     assert admin.is_admin and not user.is_admin
     jobs = service.list_jobs(admin, JobQuery(limit=100)).items
@@ -36,6 +35,19 @@ def test_the_demo_creates_its_accounts_once_and_seeds_both_tabs(
     details = [service.job_detail(admin, j.id) for j in jobs]
     assert any(d.files for d in details) and any(d.subtasks for d in details)
 
-    seed.ensure_demo(service)
-    assert capsys.readouterr().out == ""
+    assert seed.ensure_demo(service) == []
     assert len(service.list_jobs(admin, JobQuery(limit=100)).items) == len(jobs)
+
+
+def test_the_demo_passwords_are_shown_in_one_framed_block_with_how_to_reset_them() -> None:
+    block = seed.credentials_block([("admin", "pw-one"), ("demo", "pw-two")]).splitlines()
+    assert block[0] == block[-1] and set(block[0]) == {"+", "-"}
+    assert all(line.startswith("| ") and line.endswith(" |") and len(line) == len(block[0]) for line in block[1:-1])
+    text = "\n".join(block)
+    assert "Demo accounts (shown once — note them down):" in text
+    assert "admin / pw-one" in text and "demo / pw-two" in text
+    assert "jobdeck users set-password NAME" in text
+
+
+def test_no_block_is_shown_when_no_demo_account_was_created_now() -> None:
+    assert seed.credentials_block([]) == ""
