@@ -75,6 +75,11 @@ def claim(
     if limit <= 0:
         return []
     token = new_lease_token()
+    if db.is_postgresql:
+        # The claim's commit need not wait for its WAL to reach the disk: lost in a crash, the claim leaves
+        # its jobs queued and their leases unwritten, and at-least-once delivery already covers a job that
+        # runs again. The enqueue before it and the finish after it stay durable (docs/scaling.md).
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     result = conn.execute(
         _claim_statement(db.is_postgresql),
         {

@@ -85,3 +85,18 @@ def test_concurrent_claimers_never_take_the_same_job(db: Database) -> None:
             sa.select(sa.func.count()).select_from(schema.jobs).where(schema.jobs.c.status == "queued")
         ).scalar_one()
     assert queued == 0
+
+
+def test_a_postgresql_claim_skips_only_its_own_commits_wal_flush(db: Database) -> None:
+    if not db.is_postgresql:
+        return  # SQLite has one durability setting per connection; every commit waits for its fsync
+    submit(db, 1)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SET synchronous_commit = on")  # a production server's default (tests run off)
+        conn.commit()
+        with conn.begin():
+            claim.claim(db, conn, "w1", 1, lease_seconds=30)
+            during = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+        with conn.begin():
+            later = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    assert (during, later) == ("off", "on")
