@@ -25,7 +25,7 @@ def _nullable(column: sa.ColumnElement[Any], fallback: Any) -> sa.ColumnElement[
 SORTS: dict[str, sa.ColumnElement[Any]] = {
     "id": j.c.id,
     "type": j.c.type,
-    "description": j.c.description,
+    "description": schema.description_prefix(j.c.description),
     "status": j.c.status,
     "created_at": j.c.created_at,
     # The same expressions as the sort indexes in schema.TIME_SORT_INDEXES.
