@@ -17,11 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_jobs_type_sort", "jobs", ["type", "id"])
-    op.create_index("ix_jobs_status_sort", "jobs", ["status", "id"])
+    op.create_index("ix_jobs_type_sort", "jobs", ["tab", "type", "id"])
+    op.create_index("ix_jobs_status_sort", "jobs", ["tab", "status", "id"])
     # The same expression as schema.description_prefix: a whole description could pass PostgreSQL's
     # limit for a b-tree entry.
-    op.create_index("ix_jobs_description_sort", "jobs", [sa.text("substr(description, 1, 200)"), "id"])
+    op.create_index("ix_jobs_description_sort", "jobs", ["tab", sa.text("substr(description, 1, 200)"), "id"])
 
 
 def downgrade() -> None:
