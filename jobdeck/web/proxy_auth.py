@@ -74,7 +74,8 @@ class ProxySignIn:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start" and cookie is not None:
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *cookie.raw_headers]
+                cookies = [(n, v) for n, v in cookie.raw_headers if n == b"set-cookie"]
+                message["headers"] = [*message["headers"], *cookies]
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
