@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 USERNAME = re.compile(r"[A-Za-z0-9._@-]{1,150}")
 THROTTLED = "Too many failed logins; wait a few minutes and try again."
+PASSWORD_LOGIN_OFF = "Signing in with a password is switched off here (JOBDECK_PASSWORD_LOGIN=false)."  # noqa: S105
 
 
 def new_secret() -> str:
@@ -104,6 +105,8 @@ class Accounts:
         one: counted alike, and an argon2 check against a dummy hash, so neither answer nor timing tells them
         apart. The hash is upgraded when its parameters age.
         """
+        if not self.settings.password_login:
+            raise errors.NotAllowed(PASSWORD_LOGIN_OFF)
         limits = self._limits(username, address)
         with self.db.write() as conn:
             for limit in limits:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import ipaddress
 import pathlib
 import secrets
 import tempfile
@@ -85,6 +86,24 @@ class Settings(pydantic_settings.BaseSettings):
     #: an import reads its file in a child process with this much address space and CPU time at most.
     import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
     import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
+    #: OpenID Connect sign-in (docs/sign-in.md): the provider's issuer URL (empty: off), this client's id and secret.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    #: the name on the login page's button ("Sign in with ..."); the issuer's host name when empty.
+    oidc_provider_name: str = ""
+    #: the group that makes a user an admin, at every sign-in (OpenID claim or proxy header); empty: never changed.
+    oidc_admin_group: str = ""
+    #: the ID token claim that lists the user's groups.
+    oidc_groups_claim: str = "groups"
+    #: email domains allowed to sign in through OpenID Connect (comma-separated); empty: any.
+    oidc_allowed_domains: str = ""
+    #: the login form and the API's password sign-in; off, only the other modes sign anyone in.
+    password_login: bool = True
+    #: addresses or networks (comma-separated) whose user header is believed; empty: proxy sign-in is off.
+    trusted_proxies: str = ""
+    proxy_user_header: str = "X-Forwarded-User"
+    proxy_groups_header: str = "X-Forwarded-Groups"
 
     @property
     def resolved_database_url(self) -> str:
@@ -107,6 +126,32 @@ class Settings(pydantic_settings.BaseSettings):
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
+
+    @property
+    def oidc_domains(self) -> frozenset[str]:
+        return frozenset(d.strip().lower().lstrip("@") for d in self.oidc_allowed_domains.split(",") if d.strip())
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = [part.strip() for part in self.trusted_proxies.split(",")]
+        return [ipaddress.ip_network(part, strict=False) for part in parts if part]
+
+    @pydantic.field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"{part.strip()!r} is not an address or network (10.0.0.5, 10.0.0.0/24)") from None
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_issuer.startswith(("https://", "http://"))):
+            raise ValueError("JOBDECK_OIDC_ISSUER needs an http(s) URL and JOBDECK_OIDC_CLIENT_ID")
+        return self
 
     @pydantic.field_validator("database_url")
     @classmethod

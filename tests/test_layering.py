@@ -12,7 +12,7 @@ PACKAGE = pathlib.Path(__file__).parent.parent / "jobdeck"
 LAYERS: list[set[str]] = [
     {"model", "errors", "settings", "query", "csvsafe"},  # the domain: every room may use it
     {"store", "files"},
-    {"access", "passwords", "accounts"},
+    {"access", "passwords", "accounts", "identity"},
     {"runner"},
     {"imports"},
     {"wiring", "metrics", "service", "previewing"},
@@ -50,6 +50,8 @@ SKIPS: dict[tuple[str, str], str] = {
     ("web", "accounts"): "signing in, sessions and tokens are the accounts' operations",
     ("web", "runner"): "the web process runs its embedded workers",
     ("web", "files"): "a download's name is cleaned by the same rule as an upload's",
+    ("identity", "accounts"): "within the layer: a vouched-for user is named and started like any account",
+    ("web", "identity"): "OpenID and proxy sign-ins turn what the provider says into a jobdeck user",
     ("cli", "web"): "within the layer: `jobdeck serve` serves the web application",
     ("cli", "service"): "every command is a service call",
     ("cli", "wiring"): "`jobdeck db` migrates the schema through the wiring",

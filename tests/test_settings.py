@@ -97,3 +97,13 @@ class TestDataDir:
         (tmp_path / "data").write_text("")
         loaded = settings.load(database_url="postgresql://u@h/d", file_storage="database", data_dir=tmp_path / "data")
         assert loaded.file_storage == "database"
+
+
+def test_a_trusted_proxy_that_is_not_an_address_or_network_is_refused_naming_the_variable() -> None:
+    with pytest.raises(errors.ConfigInvalid, match=r"JOBDECK_TRUSTED_PROXIES=.*'proxy\.example\.com' is not"):
+        settings.read(trusted_proxies="10.0.0.1, proxy.example.com")
+
+
+def test_an_openid_issuer_without_a_client_id_is_refused() -> None:
+    with pytest.raises(errors.ConfigInvalid, match="JOBDECK_OIDC_CLIENT_ID"):
+        settings.read(oidc_issuer="https://login.example.com")

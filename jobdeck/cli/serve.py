@@ -44,8 +44,9 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
         notice = seed.credentials_block(seed.ensure_demo(service))
     click.echo(f"jobdeck on http://{host}:{port}/ ({config.workers} worker thread(s))")
     service.serving = True
+    # No proxy_headers: the app applies X-Forwarded-For itself, once the proxy sign-in has seen the real peer.
     server = _Server(
-        uvicorn.Config(create_app(service), host=host, port=port, proxy_headers=True, server_header=False),
+        uvicorn.Config(create_app(service), host=host, port=port, proxy_headers=False, server_header=False),
         service,
     )
     if notice:

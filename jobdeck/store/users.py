@@ -58,3 +58,8 @@ def set_password_hash(conn: sa.Connection, user_id: int, new_hash: str) -> None:
 
 def set_disabled(conn: sa.Connection, user_id: int, disabled: bool) -> None:
     conn.execute(sa.update(u).where(u.c.id == user_id).values(disabled=disabled))
+
+
+def set_profile(conn: sa.Connection, user_id: int, display_name: str, is_admin: bool) -> None:
+    """What an identity provider says about a user at each sign-in: the name shown and the admin flag."""
+    conn.execute(sa.update(u).where(u.c.id == user_id).values(display_name=display_name, is_admin=is_admin))

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, auth_api, guard, pages, problems, render, schemas
+from jobdeck.web import api, auth_api, guard, oidc, pages, problems, proxy_auth, render, schemas
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,8 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")
     problems.install(app)
+    oidc.install(app, service)
+    proxy_auth.install(app, service)
     app.add_middleware(
         guard.Guard,
         max_body_bytes=service.settings.max_upload_mb * 1024 * 1024,

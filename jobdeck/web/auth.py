@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request
+from fastapi import Request, Response
 
-from jobdeck.accounts import Session, new_secret
+from jobdeck import model
+from jobdeck.accounts import Accounts, Session, new_secret
 from jobdeck.settings import Settings
 
 __all__ = ["Session", "new_secret"]
@@ -35,3 +36,26 @@ def client_address(request: Request) -> str:
     """The peer address as the server saw it (behind a proxy, uvicorn's --proxy-headers sets it from
     X-Forwarded-For for trusted proxies only): a header a client sets itself is never believed here."""
     return request.client.host if request.client else "unknown"
+
+
+def set_session_cookie(response: Response, settings: Settings, session_id: str) -> None:
+    response.set_cookie(
+        session_cookie_name(settings),
+        session_id,
+        max_age=settings.session_max_hours * 3600,
+        httponly=True,
+        samesite="lax",  # the OpenID callback is a cross-site top-level GET that must find it
+        secure=settings.secure_cookies,
+        path="/",
+    )
+
+
+def start_session(request: Request, accounts: Accounts, user: model.User, response: Response) -> Session:
+    """Sign `user` in on `response`: whatever session the browser brought is ended, and a new one (new id,
+    new CSRF token) is set. Every way of signing in (password, OpenID, proxy) ends here."""
+    old = request.cookies.get(session_cookie_name(accounts.settings))
+    if old:
+        accounts.end_session(old)
+    session = accounts.start_session(user)
+    set_session_cookie(response, accounts.settings, session.id)
+    return session

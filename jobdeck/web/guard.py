@@ -52,7 +52,11 @@ class Guard:
                     extra.append((b"cache-control", b"public, max-age=3600"))
                 elif b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
-                headers = [_relative_location(n, v) for n, v in message.get("headers", [])]
+                headers = message.get("headers", [])
+                if (OFFSITE_HEADER, b"1") in headers:  # a route that means it (the OpenID provider's sign-in page)
+                    headers = [(n, v) for n, v in headers if n != OFFSITE_HEADER]
+                else:
+                    headers = [_relative_location(n, v) for n, v in headers]
                 message["headers"] = [*headers, *extra]
             await send(message)
 
@@ -101,6 +105,10 @@ class Guard:
                 raise
         if too_large and not started:
             await _refuse(send_with_headers, path, 413, "Content Too Large", errors.FileTooLarge().message)
+
+
+#: Set (to "1") by the one route whose redirect must leave the site; the Guard removes it from the answer.
+OFFSITE_HEADER = b"x-jobdeck-offsite"
 
 
 def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:

@@ -16,6 +16,7 @@ from jobdeck.service import Service, safe_run_at
 from jobdeck.web import api, auth, render
 from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep
 from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
+from jobdeck.web.oidc import oidc_button
 
 router = APIRouter(include_in_schema=False)
 JobId = Annotated[int, Path(ge=1, le=api.MAX_ID)]
@@ -50,9 +51,15 @@ def home() -> Response:
 # -- signing in and out ---------------------------------------------------------------------------
 def _login_page(request: Request, next_url: str, *, error: str = "", status: int = 200) -> Response:
     token = auth.new_secret()
-    response = render.page(
-        request, "login.html", {"next": next_url, "login_csrf": token, "error": error}, status=status
-    )
+    settings = request.app.state.service.settings
+    context = {
+        "next": next_url,
+        "login_csrf": token,
+        "error": error,
+        "password_login": settings.password_login,
+        "oidc_name": oidc_button(settings),
+    }
+    response = render.page(request, "login.html", context, status=status)
     response.set_cookie(
         auth.LOGIN_CSRF_COOKIE,
         token,
@@ -91,21 +98,10 @@ def login(
         return _login_page(request, target, error=exc.message, status=429)
     except errors.BadCredentials as exc:
         return _login_page(request, target, error=exc.message, status=401)
-    cookie_name = auth.session_cookie_name(service.settings)
-    old = request.cookies.get(cookie_name)
-    if old:
-        service.accounts.end_session(old)
-    session = service.accounts.start_session(user)
+    except errors.NotAllowed as exc:
+        return _login_page(request, target, error=exc.message, status=403)
     response = see_other(target)
-    response.set_cookie(
-        cookie_name,
-        session.id,
-        max_age=service.settings.session_max_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=service.settings.secure_cookies,
-        path="/",
-    )
+    auth.start_session(request, service.accounts, user, response)
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
     return response
 

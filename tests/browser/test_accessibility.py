@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import log_in
+from tests.web.serving import jobdeck_server
 
 pytestmark = pytest.mark.browser
 
@@ -174,3 +175,20 @@ def test_a_job_that_changes_status_on_a_live_page_is_announced_in_the_status_reg
     page.goto(f"{GRID}?tab=general")
     expect(page.locator(f"#job-{job_id}")).to_have_attribute("data-status", "completed", timeout=30_000)
     expect(page.get_by_role("status").filter(has_text=f"Job {job_id}")).to_have_text(f"Job {job_id}: Completed")
+
+
+def test_the_login_page_with_a_provider_button_has_no_serious_or_critical_violation(
+    browser: Browser, tmp_path: pathlib.Path
+) -> None:
+    """With OpenID Connect on, the login page offers the provider beside the form (the provider is not contacted
+    until the button is followed)."""
+    settings = {"oidc_issuer": "https://login.example.com", "oidc_client_id": "jobdeck", "oidc_provider_name": "Acme"}
+    with jobdeck_server(f"sqlite:///{tmp_path / 'jobdeck.sqlite3'}", tmp_path, **settings) as url:
+        context = browser.new_context(base_url=url, viewport=VIEWPORTS[0])
+        try:
+            page = context.new_page()
+            page.goto("/login")
+            expect(page.get_by_role("link", name="Sign in with Acme")).to_be_visible()
+            assert_accessible(page)
+        finally:
+            context.close()
