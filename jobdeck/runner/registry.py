@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 JobFunction = Callable[["JobContext"], Any]
 #: A child process's limit: a number, or read from the settings of the worker running the job.
 ChildLimit = int | Callable[[Settings], int] | None
+#: jobs.unique_key's length
+UNIQUE_KEY_MAX = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,10 @@ class JobType:
     isolated: bool = False
     memory_mb: ChildLimit = None
     cpu_seconds: ChildLimit = None
+    #: at most one job of this type with the same key is queued or in progress; the key is `unique_key(params)`,
+    #: or the params themselves when only `unique` is set
+    unique: bool = False
+    unique_key: Callable[[dict[str, Any]], str] | None = None
 
     def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
         """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
@@ -61,6 +68,17 @@ class JobType:
 
     def description_for(self, params: dict[str, Any]) -> str:
         return self.describe(params) if self.describe else self.title
+
+    def key_for(self, params: dict[str, Any]) -> str | None:
+        """The unique key of a job with these validated params; None for a type that is not unique. A key
+        longer than the column is stored as its sha256."""
+        if self.unique_key is not None:
+            key = str(self.unique_key(params))
+        elif self.unique:
+            key = "params:" + json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+        else:
+            return None
+        return key if len(key) <= UNIQUE_KEY_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
     def new_job(
         self,
@@ -85,6 +103,7 @@ class JobType:
             max_attempts=self.max_attempts,
             idempotency_key=idempotency_key,
             retry_of=retry_of,
+            unique_key=self.key_for(params),
         )
 
 
@@ -108,6 +127,8 @@ class Registry:
         isolated: bool = False,
         memory_mb: ChildLimit = None,
         cpu_seconds: ChildLimit = None,
+        unique: bool = False,
+        unique_key: Callable[[dict[str, Any]], str] | None = None,
     ) -> Callable[[JobFunction], JobFunction]:
         """Register the decorated function as job type `name`."""
 
@@ -128,6 +149,8 @@ class Registry:
                     isolated=isolated,
                     memory_mb=memory_mb,
                     cpu_seconds=cpu_seconds,
+                    unique=unique or unique_key is not None,
+                    unique_key=unique_key,
                 )
             )
             return func

@@ -93,6 +93,8 @@ jobs = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("retry_of", Id, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
     sa.Column("idempotency_key", sa.String(200), unique=True),
+    #: a unique type's key: at most one queued or in-progress job of a type has it (the index below)
+    sa.Column("unique_key", sa.String(200)),
     # The grid's two orders, newest first (a b-tree reads backwards as fast as forwards).
     sa.Index("ix_jobs_tab_id", "tab", "id"),
     sa.Index("ix_jobs_run_by_tab_id", "run_by_id", "tab", "id"),
@@ -117,6 +119,14 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'in_progress'"),
     ),
     sa.Index("ix_jobs_created_at", "created_at"),
+    sa.Index(
+        "ux_jobs_unique_key",
+        "type",
+        "unique_key",
+        unique=True,
+        sqlite_where=sa.text("status IN ('queued', 'in_progress')"),
+        postgresql_where=sa.text("status IN ('queued', 'in_progress')"),
+    ),
 )
 
 subtasks = sa.Table(
