@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 
@@ -168,3 +169,13 @@ class Claimed:
 class Page:
     items: list[Job]
     next_cursor: str | None
+
+
+_RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
+
+
+def safe_run_at(path: str | None) -> str | None:
+    """Only a path on this site is kept as "Job Run At": no scheme, no host, no `//`, no backslashes."""
+    if not path or len(path) > 500 or not _RUN_AT.match(path):
+        return None
+    return path

@@ -6,19 +6,21 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, ParamSpec, TypeVar
 
 import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.runner import calling
+from jobdeck.runner.enqueue import RegisteredJobType
 from jobdeck.settings import Settings
 from jobdeck.store.jobs import NewJob
 
-if TYPE_CHECKING:
-    from jobdeck.runner.context import JobContext
-
-JobFunction = Callable[["JobContext"], Any]
+#: f(ctx), f(params), f(ctx, params) or f(), sync or async: see runner/calling.py
+JobFunction = Callable[..., Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 #: A child process's limit: a number, or read from the settings of the worker running the job.
 ChildLimit = int | Callable[[Settings], int] | None
 #: jobs.unique_key's length
@@ -47,6 +49,14 @@ class JobType:
     #: or the params themselves when only `unique` is set
     unique: bool = False
     unique_key: Callable[[dict[str, Any]], str] | None = None
+    #: what the function is given, read from its signature (runner/calling.py)
+    takes: calling.Calling = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Read once, here: a signature the worker could not serve fails the import that registers it.
+        how, model = calling.read(self.name, self.func, self.params)
+        object.__setattr__(self, "takes", how)
+        object.__setattr__(self, "params", model)
 
     def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
         """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
@@ -129,31 +139,31 @@ class Registry:
         cpu_seconds: ChildLimit = None,
         unique: bool = False,
         unique_key: Callable[[dict[str, Any]], str] | None = None,
-    ) -> Callable[[JobFunction], JobFunction]:
-        """Register the decorated function as job type `name`."""
+    ) -> Callable[[Callable[P, R]], RegisteredJobType[P, R]]:
+        """Register the decorated function as job type `name`. What it returns calls like the function and
+        also enqueues jobs of the type (`.enqueue`, `.enqueue_many`: runner/enqueue.py)."""
 
-        def register(func: JobFunction) -> JobFunction:
-            self.add(
-                JobType(
-                    name=name,
-                    func=func,
-                    title=title or name.replace("_", " ").capitalize(),
-                    tab=tab,
-                    audience=audience,
-                    max_attempts=max_attempts,
-                    params=params,
-                    describe=describe,
-                    schedule=schedule,
-                    queue=queue,
-                    timeout=timeout,
-                    isolated=isolated,
-                    memory_mb=memory_mb,
-                    cpu_seconds=cpu_seconds,
-                    unique=unique or unique_key is not None,
-                    unique_key=unique_key,
-                )
+        def register(func: Callable[P, R]) -> RegisteredJobType[P, R]:
+            registered = JobType(
+                name=name,
+                func=func,
+                title=title or name.replace("_", " ").capitalize(),
+                tab=tab,
+                audience=audience,
+                max_attempts=max_attempts,
+                params=params,
+                describe=describe,
+                schedule=schedule,
+                queue=queue,
+                timeout=timeout,
+                isolated=isolated,
+                memory_mb=memory_mb,
+                cpu_seconds=cpu_seconds,
+                unique=unique or unique_key is not None,
+                unique_key=unique_key,
             )
-            return func
+            self.add(registered)
+            return RegisteredJobType(registered, func)
 
         return register
 
