@@ -120,20 +120,11 @@ class Service:
     def enqueue_many(
         self, user: model.User | None, type_name: str, params: dict[str, Any] | list[dict[str, Any]], count: int = 1
     ) -> list[int]:
-        """`count` jobs with the same `params`, or one job per item of a list of params (`count` unused), in one
-        transaction; every item is validated before any job is written."""
+        """`count` jobs with the same params, or one per item of a list of params; all validated, then written."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
-        run_by_id = user.id if user else None
-        if isinstance(params, dict):
-            new = job_type.new_job(
-                job_type.validate_params(params, self.settings.max_params_bytes), run_by_id=run_by_id
-            )
-            return job_rows.submit_many(self.db, [new] * count)
-        news = [
-            job_type.new_job(job_type.validate_params(p, self.settings.max_params_bytes), run_by_id=run_by_id)
-            for p in params
-        ]
-        return job_rows.submit_many(self.db, news)
+        each = [params] if isinstance(params, dict) else params
+        news = new_jobs(job_type, each, user, self.settings.max_params_bytes)
+        return job_rows.submit_many(self.db, news if isinstance(params, list) else news * count)
 
     # -- reading jobs --------------------------------------------------------------------------
     def list_jobs(self, user: model.User, query: JobQuery) -> model.Page:
@@ -257,3 +248,11 @@ class Service:
                     conn, job_id, model.FileKind.INPUT, f.name, f.content_type, f.size, f.sha256, f.storage_key
                 )
             return job_rows.get(conn, job_id)
+
+
+def new_jobs(
+    job_type: JobType, params: list[dict[str, Any]], user: model.User | None, max_params_bytes: int
+) -> list[job_rows.NewJob]:
+    """A new job of this type per params, each validated, run by `user` (None: the system)."""
+    run_by_id = user.id if user else None
+    return [job_type.new_job(job_type.validate_params(p, max_params_bytes), run_by_id=run_by_id) for p in params]
