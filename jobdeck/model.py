@@ -108,6 +108,10 @@ class Job:
     cancel_requested: bool
     retry_of: int | None
     idempotency_key: str | None = None
+    #: while Queued: not claimed before this time (a delayed job, or a retry waiting out its backoff)
+    not_before: dt.datetime | None = None
+    #: when the current (or last) attempt was claimed
+    attempt_started_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +124,7 @@ class Subtask:
     started_at: dt.datetime
     ended_at: dt.datetime | None
     message: str | None
+    attempt: int = 1  #: the job's attempt that wrote it
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -33,8 +34,23 @@ class NewJob:
     max_attempts: int = 1
     idempotency_key: str | None = None
     retry_of: int | None = None
+    #: not claimed before this time (UTC when naive); a time in the past runs it as soon as a worker is free
+    not_before: dt.datetime | None = None
+    #: or not before this many seconds from now, by the database's clock (when not_before is None)
+    delay_seconds: float | None = None
     #: a unique type's key: while a job of this type with this key is queued or in progress, no other is added
     unique_key: str | None = None
+
+
+def _not_before(new: NewJob) -> dt.datetime | None:
+    return rows.to_db_time(new.not_before) if new.not_before is not None else None
+
+
+#: A delayed job's time: the absolute one given, or now plus the delay by the database's clock (NULL: none).
+_NOT_BEFORE = sa.func.coalesce(
+    sa.bindparam("not_before_at", type_=j.c.not_before.type),
+    db_now(sa.bindparam("delay_seconds", type_=sa.Float)),
+)
 
 
 def _values(new: NewJob) -> dict[str, Any]:
@@ -54,6 +70,8 @@ def _values(new: NewJob) -> dict[str, Any]:
         "cancel_requested": False,
         "retry_of": new.retry_of,
         "idempotency_key": new.idempotency_key,
+        "not_before_at": _not_before(new),
+        "delay_seconds": new.delay_seconds if new.not_before is None else None,
         "unique_key": new.unique_key,
     }
 
@@ -86,7 +104,11 @@ def submit_many(db: Database | None, news: Sequence[NewJob], conn: sa.Connection
     if conn.dialect.name == "postgresql" and len(values) > 1:
         ids = _insert_unnest(conn, values)
     else:
-        stmt = sa.insert(j).values(created_at=db_now()).returning(j.c.id, sort_by_parameter_order=True)
+        stmt = (
+            sa.insert(j)
+            .values(created_at=db_now(), not_before=_NOT_BEFORE)
+            .returning(j.c.id, sort_by_parameter_order=True)
+        )
         ids = list(conn.execute(stmt, values).scalars())
     _wake(db, conn)
     return ids
@@ -105,9 +127,10 @@ def _insert_keyed(conn: sa.Connection, new: NewJob) -> tuple[int, bool]:
     for the winner's transaction and then inserts nothing, and its next statement (a new snapshot) sees the
     winner's row; SQLite has one writer at a time."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(j).values(created_at=db_now(), **_values(new)).on_conflict_do_nothing().returning(j.c.id)
+    stmt = insert(j).values(created_at=db_now(), not_before=_NOT_BEFORE).on_conflict_do_nothing().returning(j.c.id)
+    values = _values(new)
     for _ in range(KEYED_TRIES):
-        new_id = conn.execute(stmt).scalar()
+        new_id = conn.execute(stmt, values).scalar()
         if new_id is not None:
             return int(new_id), True
         existing = _holder(conn, new)
@@ -172,18 +195,21 @@ _UNNEST_COLUMNS = {
     "idempotency_key": "varchar",
     "unique_key": "varchar",
 }
+#: Arrays that feed a computed column: not_before, from an absolute time or a delay by the database's clock.
+_UNNEST_INPUTS = {**_UNNEST_COLUMNS, "not_before_at": "timestamptz", "delay_seconds": "float8"}
 _UNNEST_SQL = (
-    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at) "  # nosec B608
-    f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp() "
-    f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_COLUMNS.items())}) "
-    f"WITH ORDINALITY AS v({', '.join(_UNNEST_COLUMNS)}, ord) ORDER BY v.ord RETURNING id"
+    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at, not_before) "  # nosec B608
+    f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp(), "
+    "coalesce(v.not_before_at, clock_timestamp() + make_interval(secs => v.delay_seconds)) "
+    f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_INPUTS.items())}) "
+    f"WITH ORDINALITY AS v({', '.join(_UNNEST_INPUTS)}, ord) ORDER BY v.ord RETURNING id"
 )
 
 
 def _insert_unnest(conn: sa.Connection, values: list[dict[str, Any]]) -> list[int]:
     """Many rows as one array per column: psycopg sends a few arrays instead of a statement with a
     parameter per cell. Rows reach the sequence in input order, so the sorted ids are in input order."""
-    arrays = {c: [v[c] for v in values] for c in _UNNEST_COLUMNS}
+    arrays = {c: [v[c] for v in values] for c in _UNNEST_INPUTS}
     arrays["params"] = [json.dumps(p) for p in arrays["params"]]
     return sorted(conn.exec_driver_sql(_UNNEST_SQL, arrays).scalars())
 

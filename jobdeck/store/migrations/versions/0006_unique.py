@@ -1,7 +1,7 @@
 """unique jobs: jobs.unique_key, unique among a type's queued and in-progress jobs
 
 Revision ID: 0006_unique
-Revises: 0004_perf
+Revises: 0005_retries
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_unique"
-down_revision = "0004_perf"
+down_revision = "0005_retries"  # chained after the retries branch merged into this one
 branch_labels = None
 depends_on = None
 
