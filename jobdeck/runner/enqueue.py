@@ -15,6 +15,7 @@ database the process was configured with (`jobdeck.configure()`, or the wiring a
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -95,13 +96,18 @@ class RegisteredJobType(Generic[P, R]):
         *,
         run_by: RunBy = None,
         page: str | None = None,
+        run_at: dt.datetime | None = None,
+        delay: float | dt.timedelta | None = None,
         key: str | None = None,
         connection: jobs.Transactional | None = None,
     ) -> int:
         """Enqueue one job of this type and return its id. `key` is an idempotency key: while a job with this
         key is in the ledger (whatever its status), enqueueing again returns that job's id. A unique type
         (`unique=` / `unique_key=`) also returns the id of its queued or running job with the same key."""
-        return enqueue_jobs(self.job_type, [params], run_by=run_by, page=page, key=key, connection=connection)[0]
+        when = When(run_at, delay)
+        return enqueue_jobs(
+            self.job_type, [params], run_by=run_by, page=page, when=when, key=key, connection=connection
+        )[0]
 
     def enqueue_many(
         self,
@@ -109,10 +115,32 @@ class RegisteredJobType(Generic[P, R]):
         *,
         run_by: RunBy = None,
         page: str | None = None,
+        run_at: dt.datetime | None = None,
+        delay: float | dt.timedelta | None = None,
         connection: jobs.Transactional | None = None,
     ) -> list[int]:
         """Enqueue one job per params, in one transaction (all or none), and return their ids in order."""
-        return enqueue_jobs(self.job_type, list(params), run_by=run_by, page=page, connection=connection)
+        when = When(run_at, delay)
+        return enqueue_jobs(self.job_type, list(params), run_by=run_by, page=page, when=when, connection=connection)
+
+
+@dataclasses.dataclass(frozen=True)
+class When:
+    """When a job may run: not before `run_at` (a time; naive means UTC), or `delay` (seconds or a timedelta)
+    from now by the database's clock; neither: as soon as a worker is free."""
+
+    run_at: dt.datetime | None = None
+    delay: float | dt.timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.run_at is not None and self.delay is not None:
+            raise errors.InvalidParams("Give run_at or delay, not both.")
+        if self.run_at is not None and not isinstance(self.run_at, dt.datetime):
+            raise errors.InvalidParams(f"run_at takes a datetime, not {type(self.run_at).__name__}.")
+
+    @property
+    def delay_seconds(self) -> float | None:
+        return self.delay.total_seconds() if isinstance(self.delay, dt.timedelta) else self.delay
 
 
 def enqueue_jobs(
@@ -121,6 +149,7 @@ def enqueue_jobs(
     *,
     run_by: RunBy = None,
     page: str | None = None,
+    when: When = When(),
     key: str | None = None,
     connection: jobs.Transactional | None = None,
 ) -> list[int]:
@@ -135,6 +164,8 @@ def enqueue_jobs(
             run_by_id=run_by_id,
             run_at=model.safe_run_at(page),
             idempotency_key=key,
+            not_before=when.run_at,
+            delay_seconds=when.delay_seconds,
         )
         for p in params
     ]

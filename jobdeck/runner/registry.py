@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable
@@ -99,6 +100,8 @@ class JobType:
         run_at: str | None = None,
         idempotency_key: str | None = None,
         retry_of: int | None = None,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
     ) -> NewJob:
         """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
         its params unless `description` says otherwise."""
@@ -114,6 +117,8 @@ class JobType:
             idempotency_key=idempotency_key,
             retry_of=retry_of,
             unique_key=self.key_for(params),
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
 
 

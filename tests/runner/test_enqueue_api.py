@@ -3,6 +3,7 @@ and job functions that take their params as the type's model."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -228,3 +229,25 @@ def test_a_model_in_the_signature_that_is_not_the_declared_one_is_refused_at_reg
 def test_service_enqueue_many_takes_a_list_of_params_one_per_job(service: Service, alice: model.User) -> None:
     ids = service.enqueue_many(alice, "t_api_export", [{"region": "north"}, {"region": "south"}])
     assert [service.get_job(alice, i).description for i in ids] == ["Export north", "Export south"]
+
+
+def test_a_delayed_job_waits_until_its_time(configured: Service) -> None:
+    job_id = api_params_only.enqueue({"region": "north"}, delay=dt.timedelta(hours=1))
+    assert configured.worker(concurrency=1).run(burst=True) == 0
+    job = stored(configured, job_id)
+    assert job.status is model.Status.QUEUED and job.not_before is not None
+    assert job.not_before - job.created_at >= dt.timedelta(minutes=59)
+
+
+def test_a_job_to_run_at_a_time_already_past_runs_at_once(configured: Service) -> None:
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    ids = api_params_only.enqueue_many([{"region": "north"}, {"region": "south"}], run_at=past)
+    configured.worker(concurrency=1).run(burst=True)
+    assert [stored(configured, i).status for i in ids] == [model.Status.COMPLETED, model.Status.COMPLETED]
+    assert stored(configured, ids[0]).not_before == past
+
+
+def test_run_at_and_delay_together_are_refused(configured: Service) -> None:
+    with pytest.raises(errors.InvalidParams, match="run_at or delay"):
+        api_params_only.enqueue({"region": "north"}, run_at=dt.datetime.now(dt.UTC), delay=60)
+    assert count_jobs(configured) == 0
