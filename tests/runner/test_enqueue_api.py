@@ -58,6 +58,13 @@ def api_unique(ctx: JobContext) -> None:
     ctx.log(Region.model_validate(ctx.params).region)
 
 
+@job_type("t_api_chain", audience="everyone")
+def api_chain(ctx: JobContext) -> None:
+    """Enqueues its follow-up job through the application API, as a job function may."""
+    followed_by = api_params_only.enqueue({"region": "next"}, run_by=ctx.run_by_id)
+    ctx.log(f"followed by {followed_by}")
+
+
 @pytest.fixture
 def configured(service: Service) -> Iterator[Service]:
     """The service's database is the one `enqueue` writes to without a connection, as after jobdeck.configure()."""
@@ -251,3 +258,12 @@ def test_run_at_and_delay_together_are_refused(configured: Service) -> None:
     with pytest.raises(errors.InvalidParams, match="run_at or delay"):
         api_params_only.enqueue({"region": "north"}, run_at=dt.datetime.now(dt.UTC), delay=60)
     assert count_jobs(configured) == 0
+
+
+def test_a_job_function_can_enqueue_its_follow_up_job(configured: Service, admin: model.User) -> None:
+    first = configured.start_job(admin, "t_api_chain")
+    configured.worker(concurrency=1).run(burst=True)
+    (line,) = configured.job_detail(admin, first.id).log
+    follow_up = stored(configured, int(line.message.removeprefix("followed by ")))
+    assert (follow_up.type, follow_up.run_by_id) == ("t_api_params_only", admin.id)
+    assert follow_up.status is model.Status.COMPLETED
