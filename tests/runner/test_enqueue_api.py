@@ -3,6 +3,7 @@ and job functions that take their params as the type's model."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -190,6 +191,12 @@ def test_a_unique_type_returns_its_queued_job_until_it_has_run(configured: Servi
     configured.worker(concurrency=1).run(burst=True)
     assert stored(configured, first).status is model.Status.COMPLETED
     assert api_unique.enqueue({"region": "north"}) != first
+
+
+def test_eight_threads_enqueueing_one_unique_job_at_once_all_get_the_same_job(configured: Service) -> None:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda _: api_unique.enqueue({"region": "north"}), range(8)))
+    assert len(set(ids)) == 1 and count_jobs(configured) == 1
 
 
 def test_the_decorated_function_still_calls_like_the_function() -> None:
