@@ -3,7 +3,7 @@ and a coroutine it returns runs on an event loop of its own.
 
 The rule, on the parameters without a default value:
 
-- none: `f()`;
+- none: `f()` (but `f(*args)` and `f(ctx=None)` get the context);
 - one, annotated with a pydantic model: `f(params)`, the validated params as that model;
 - one, anything else: `f(ctx)`, the JobContext (every job function written before this rule);
 - two: `f(ctx, params)`.
@@ -56,8 +56,9 @@ def read(name: str, func: Callable[..., Any], declared: Model | None) -> tuple[C
     parameters = list(signature.parameters.values())
     required = [p for p in parameters if p.kind in _REQUIRED and p.default is inspect.Parameter.empty]
     if not required:
-        varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
-        return Calling(context=varargs), declared  # f(*args) is a wrapper of a job function: the context
+        # f(*args) (a wrapper of a job function) or f(ctx=None) take the context, as every job function did
+        positional = any(p.kind in (*_REQUIRED, inspect.Parameter.VAR_POSITIONAL) for p in parameters)
+        return Calling(context=positional), declared
     if len(required) > 2:
         raise TypeError(f"job type {name!r}: a job function takes (ctx), (params) or (ctx, params), not {signature}")
     annotated = _model_in(required[-1].annotation, declared)
