@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 from typing import Any
 
 
@@ -107,6 +108,10 @@ class Job:
     cancel_requested: bool
     retry_of: int | None
     idempotency_key: str | None = None
+    #: while Queued: not claimed before this time (a delayed job, or a retry waiting out its backoff)
+    not_before: dt.datetime | None = None
+    #: when the current (or last) attempt was claimed
+    attempt_started_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +124,7 @@ class Subtask:
     started_at: dt.datetime
     ended_at: dt.datetime | None
     message: str | None
+    attempt: int = 1  #: the job's attempt that wrote it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,3 +174,13 @@ class Claimed:
 class Page:
     items: list[Job]
     next_cursor: str | None
+
+
+_RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
+
+
+def safe_run_at(path: str | None) -> str | None:
+    """Only a path on this site is kept as "Job Run At": no scheme, no host, no `//`, no backslashes."""
+    if not path or len(path) > 500 or not _RUN_AT.match(path):
+        return None
+    return path

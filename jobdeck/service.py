@@ -4,7 +4,6 @@ for all of them."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
@@ -13,6 +12,7 @@ from jobdeck.files import FileStore
 from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
 from jobdeck.imports import upload
+from jobdeck.model import safe_run_at as safe_run_at  # the one rule for a page path, used by the edges too
 from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
@@ -22,15 +22,6 @@ from jobdeck.store import listing, transitions
 from jobdeck.store import stats as job_stats
 from jobdeck.store.database import Database
 from jobdeck.wiring import Wiring
-
-_RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
-
-
-def safe_run_at(path: str | None) -> str | None:
-    """Only a path on this site is kept as "Job Run At": no scheme, no host, no `//`, no backslashes."""
-    if not path or len(path) > 500 or not _RUN_AT.match(path):
-        return None
-    return path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,12 +117,14 @@ class Service:
         )
         return self._submit(new)
 
-    def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
+    def enqueue_many(
+        self, user: model.User | None, type_name: str, params: dict[str, Any] | list[dict[str, Any]], count: int = 1
+    ) -> list[int]:
+        """`count` jobs with the same params, or one per item of a list of params; all validated, then written."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
-        new = job_type.new_job(
-            job_type.validate_params(params, self.settings.max_params_bytes), run_by_id=user.id if user else None
-        )
-        return job_rows.submit_many(self.db, [new] * count)
+        each = [params] if isinstance(params, dict) else params
+        news = new_jobs(job_type, each, user, self.settings.max_params_bytes)
+        return job_rows.submit_many(self.db, news if isinstance(params, list) else news * count)
 
     # -- reading jobs --------------------------------------------------------------------------
     def list_jobs(self, user: model.User, query: JobQuery) -> model.Page:
@@ -255,3 +248,11 @@ class Service:
                     conn, job_id, model.FileKind.INPUT, f.name, f.content_type, f.size, f.sha256, f.storage_key
                 )
             return job_rows.get(conn, job_id)
+
+
+def new_jobs(
+    job_type: JobType, params: list[dict[str, Any]], user: model.User | None, max_params_bytes: int
+) -> list[job_rows.NewJob]:
+    """A new job of this type per params, each validated, run by `user` (None: the system)."""
+    run_by_id = user.id if user else None
+    return [job_type.new_job(job_type.validate_params(p, max_params_bytes), run_by_id=run_by_id) for p in params]

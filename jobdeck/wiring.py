@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from jobdeck import errors, files, metrics
 from jobdeck.imports import targets
+from jobdeck.runner import enqueue
 from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import REGISTRY, Registry
 from jobdeck.runner.worker import Worker
@@ -61,9 +62,11 @@ class Wiring:
         else:
             migrate.check(wiring.db)
         targets.ensure_tables(wiring.db)
+        enqueue.use(wiring.db, settings)  # what `export_orders.enqueue(...)` writes to without a connection
         return wiring
 
     def close(self) -> None:
+        enqueue.forget(self.db)
         self.db.dispose()
 
     def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:

@@ -7,7 +7,7 @@ import time
 import traceback
 
 from jobdeck import errors, model
-from jobdeck.runner import instruments
+from jobdeck.runner import calling, instruments
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.registry import Registry
@@ -30,7 +30,7 @@ def _run(registry: Registry, ctx: JobContext, options: WorkerOptions) -> transit
     try:
         job_type = registry.get(job.type)
         ctx.start_clock(options.time_limit(job_type))
-        job_type.func(ctx)
+        calling.call(job_type, ctx)  # (ctx), (params) or (ctx, params); a coroutine on its own loop
     except errors.LeaseLost:
         return None
     except errors.JobCancelled:

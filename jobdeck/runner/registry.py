@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, ParamSpec, TypeVar
 
 import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.runner import calling
+from jobdeck.runner.enqueue import RegisteredJobType
 from jobdeck.settings import Settings
 from jobdeck.store.jobs import NewJob
 
-if TYPE_CHECKING:
-    from jobdeck.runner.context import JobContext
-
-JobFunction = Callable[["JobContext"], Any]
+#: f(ctx), f(params), f(ctx, params) or f(), sync or async: see runner/calling.py
+JobFunction = Callable[..., Any]
+P = ParamSpec("P")
+R = TypeVar("R")
 #: A child process's limit: a number, or read from the settings of the worker running the job.
 ChildLimit = int | Callable[[Settings], int] | None
+#: jobs.unique_key's length
+UNIQUE_KEY_MAX = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +46,18 @@ class JobType:
     isolated: bool = False
     memory_mb: ChildLimit = None
     cpu_seconds: ChildLimit = None
+    #: at most one job of this type with the same key is queued or in progress; the key is `unique_key(params)`,
+    #: or the params themselves when only `unique` is set
+    unique: bool = False
+    unique_key: Callable[[dict[str, Any]], str] | None = None
+    #: what the function is given, read from its signature (runner/calling.py)
+    takes: calling.Calling = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Read once, here: a signature the worker could not serve fails the import that registers it.
+        how, model = calling.read(self.name, self.func, self.params)
+        object.__setattr__(self, "takes", how)
+        object.__setattr__(self, "params", model)
 
     def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
         """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
@@ -62,6 +80,17 @@ class JobType:
     def description_for(self, params: dict[str, Any]) -> str:
         return self.describe(params) if self.describe else self.title
 
+    def key_for(self, params: dict[str, Any]) -> str | None:
+        """The unique key of a job with these validated params; None for a type that is not unique. A key
+        longer than the column is stored as its sha256."""
+        if self.unique_key is not None:
+            key = str(self.unique_key(params))
+        elif self.unique:
+            key = "params:" + json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+        else:
+            return None
+        return key if len(key) <= UNIQUE_KEY_MAX else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
     def new_job(
         self,
         params: dict[str, Any],
@@ -71,6 +100,8 @@ class JobType:
         run_at: str | None = None,
         idempotency_key: str | None = None,
         retry_of: int | None = None,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
     ) -> NewJob:
         """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
         its params unless `description` says otherwise."""
@@ -85,6 +116,9 @@ class JobType:
             max_attempts=self.max_attempts,
             idempotency_key=idempotency_key,
             retry_of=retry_of,
+            unique_key=self.key_for(params),
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
 
 
@@ -108,29 +142,33 @@ class Registry:
         isolated: bool = False,
         memory_mb: ChildLimit = None,
         cpu_seconds: ChildLimit = None,
-    ) -> Callable[[JobFunction], JobFunction]:
-        """Register the decorated function as job type `name`."""
+        unique: bool = False,
+        unique_key: Callable[[dict[str, Any]], str] | None = None,
+    ) -> Callable[[Callable[P, R]], RegisteredJobType[P, R]]:
+        """Register the decorated function as job type `name`. What it returns calls like the function and
+        also enqueues jobs of the type (`.enqueue`, `.enqueue_many`: runner/enqueue.py)."""
 
-        def register(func: JobFunction) -> JobFunction:
-            self.add(
-                JobType(
-                    name=name,
-                    func=func,
-                    title=title or name.replace("_", " ").capitalize(),
-                    tab=tab,
-                    audience=audience,
-                    max_attempts=max_attempts,
-                    params=params,
-                    describe=describe,
-                    schedule=schedule,
-                    queue=queue,
-                    timeout=timeout,
-                    isolated=isolated,
-                    memory_mb=memory_mb,
-                    cpu_seconds=cpu_seconds,
-                )
+        def register(func: Callable[P, R]) -> RegisteredJobType[P, R]:
+            registered = JobType(
+                name=name,
+                func=func,
+                title=title or name.replace("_", " ").capitalize(),
+                tab=tab,
+                audience=audience,
+                max_attempts=max_attempts,
+                params=params,
+                describe=describe,
+                schedule=schedule,
+                queue=queue,
+                timeout=timeout,
+                isolated=isolated,
+                memory_mb=memory_mb,
+                cpu_seconds=cpu_seconds,
+                unique=unique or unique_key is not None,
+                unique_key=unique_key,
             )
-            return func
+            self.add(registered)
+            return RegisteredJobType(registered, func)
 
         return register
 

@@ -24,7 +24,12 @@ def _claim_statement(postgresql: bool) -> sa.Update:
     """Built once per dialect: the hot path only binds values (no statement construction per batch)."""
     candidates = (
         sa.select(j.c.id)
-        .where(j.c.status == model.Status.QUEUED.value, j.c.queue.in_(sa.bindparam("queues", expanding=True)))
+        .where(
+            j.c.status == model.Status.QUEUED.value,
+            j.c.queue.in_(sa.bindparam("queues", expanding=True)),
+            # a delayed job (or a retry waiting out its backoff) is not due before its time, by the database clock
+            sa.or_(j.c.not_before.is_(None), j.c.not_before <= db_now()),
+        )
         .order_by(j.c.queue, j.c.priority, j.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
@@ -53,6 +58,10 @@ def _claim_update(target: sa.ColumnElement[bool]) -> sa.Update:
             lease_expires_at=db_now(sa.bindparam("lease_seconds", type_=sa.Float)),
             attempt=j.c.attempt + 1,
             started_at=sa.func.coalesce(j.c.started_at, db_now()),
+            attempt_started_at=db_now(),
+            # a new attempt starts clean: an earlier attempt's progress is not this one's
+            progress_done=0,
+            progress_total=None,
         )
         .returning(*j.c, sa.null().label("run_by"))
     )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.dialects import postgresql, sqlite
 
 from jobdeck import errors, model
 from jobdeck.store import rows, schema
-from jobdeck.store.database import Database, db_now
+from jobdeck.store.database import NOTIFY_CHANNEL, Database, db_now
 
 j = schema.jobs
 
@@ -31,6 +34,23 @@ class NewJob:
     max_attempts: int = 1
     idempotency_key: str | None = None
     retry_of: int | None = None
+    #: not claimed before this time (UTC when naive); a time in the past runs it as soon as a worker is free
+    not_before: dt.datetime | None = None
+    #: or not before this many seconds from now, by the database's clock (when not_before is None)
+    delay_seconds: float | None = None
+    #: a unique type's key: while a job of this type with this key is queued or in progress, no other is added
+    unique_key: str | None = None
+
+
+def _not_before(new: NewJob) -> dt.datetime | None:
+    return rows.to_db_time(new.not_before) if new.not_before is not None else None
+
+
+#: A delayed job's time: the absolute one given, or now plus the delay by the database's clock (NULL: none).
+_NOT_BEFORE = sa.func.coalesce(
+    sa.bindparam("not_before_at", type_=j.c.not_before.type),
+    db_now(sa.bindparam("delay_seconds", type_=sa.Float)),
+)
 
 
 def _values(new: NewJob) -> dict[str, Any]:
@@ -50,6 +70,9 @@ def _values(new: NewJob) -> dict[str, Any]:
         "cancel_requested": False,
         "retry_of": new.retry_of,
         "idempotency_key": new.idempotency_key,
+        "not_before_at": _not_before(new),
+        "delay_seconds": new.delay_seconds if new.not_before is None else None,
+        "unique_key": new.unique_key,
     }
 
 
@@ -61,30 +84,96 @@ def submit(db: Database, new: NewJob, conn: sa.Connection | None = None) -> int:
     return submit_many(db, [new], conn)[0]
 
 
-def submit_many(db: Database, news: Sequence[NewJob], conn: sa.Connection | None = None) -> list[int]:
-    """Enqueue several jobs in one statement; returns their ids in order."""
+def submit_many(db: Database | None, news: Sequence[NewJob], conn: sa.Connection | None = None) -> list[int]:
+    """Enqueue several jobs in one statement; returns their ids in order. `db` may be None when `conn` is given
+    (an application's own connection): then only other processes are woken."""
     if conn is None:
+        if db is None:
+            raise ValueError("submit_many needs a database or a connection")
         with db.write() as own:
             return submit_many(db, news, own)
-    ids: list[int | None] = [None] * len(news)
-    keys = [n.idempotency_key for n in news if n.idempotency_key]
-    if keys:
-        existing = dict(conn.execute(sa.select(j.c.idempotency_key, j.c.id).where(j.c.idempotency_key.in_(keys))).all())
-        for i, new in enumerate(news):
-            if new.idempotency_key in existing:
-                ids[i] = existing[new.idempotency_key]
-    pending = [i for i, value in enumerate(ids) if value is None]
-    if pending:
-        values = [_values(news[i]) for i in pending]
-        if db.is_postgresql and len(values) > 1:
-            new_ids = _insert_unnest(conn, values)
-        else:
-            stmt = sa.insert(j).values(created_at=db_now()).returning(j.c.id, sort_by_parameter_order=True)
-            new_ids = list(conn.execute(stmt, values).scalars())
-        for i, new_id in zip(pending, new_ids, strict=True):
-            ids[i] = new_id
+    if not news:
+        return []
+    if any(n.unique_key or n.idempotency_key for n in news):
+        # One statement per job, in order: each may meet the job that already holds its key.
+        outcomes = [_insert_keyed(conn, new) for new in news]
+        if any(created for _, created in outcomes):
+            _wake(db, conn)
+        return [job_id for job_id, _ in outcomes]
+    values = [_values(new) for new in news]
+    if conn.dialect.name == "postgresql" and len(values) > 1:
+        ids = _insert_unnest(conn, values)
+    else:
+        stmt = (
+            sa.insert(j)
+            .values(created_at=db_now(), not_before=_NOT_BEFORE)
+            .returning(j.c.id, sort_by_parameter_order=True)
+        )
+        ids = list(conn.execute(stmt, values).scalars())
+    _wake(db, conn)
+    return ids
+
+
+#: The statuses among which a unique key is unique (the partial index ux_jobs_unique_key).
+ACTIVE = (model.Status.QUEUED.value, model.Status.IN_PROGRESS.value)
+#: Inserts a keyed job tries before giving up: each miss means the job it met finished in between.
+KEYED_TRIES = 5
+
+
+def _insert_keyed(conn: sa.Connection, new: NewJob) -> tuple[int, bool]:
+    """Insert a job with an idempotency or unique key, or find the job that already holds the key: (id, created).
+
+    ON CONFLICT DO NOTHING lets concurrent enqueues of the same key race safely: on PostgreSQL the loser waits
+    for the winner's transaction and then inserts nothing, and its next statement (a new snapshot) sees the
+    winner's row; SQLite has one writer at a time."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(j).values(created_at=db_now(), not_before=_NOT_BEFORE).on_conflict_do_nothing().returning(j.c.id)
+    values = _values(new)
+    for _ in range(KEYED_TRIES):
+        new_id = conn.execute(stmt, values).scalar()
+        if new_id is not None:
+            return int(new_id), True
+        existing = _holder(conn, new)
+        if existing is not None:
+            return existing, False
+    raise errors.DatabaseFailed(f"Could not enqueue {new.type}: its key kept being taken and released.")
+
+
+def _holder(conn: sa.Connection, new: NewJob) -> int | None:
+    """The job that holds `new`'s idempotency key (any status) or its unique key (queued or in progress)."""
+    if new.idempotency_key:
+        found = conn.execute(sa.select(j.c.id).where(j.c.idempotency_key == new.idempotency_key)).scalar()
+        if found is not None:
+            return int(found)
+    if new.unique_key:
+        held = j.c.type == new.type, j.c.unique_key == new.unique_key, j.c.status.in_(ACTIVE)
+        found = conn.execute(sa.select(j.c.id).where(*held).order_by(j.c.id).limit(1)).scalar()
+        if found is not None:
+            return int(found)
+    return None
+
+
+def _wake(db: Database | None, conn: sa.Connection) -> None:
+    """Wake workers for new jobs: through the Database when there is one (it also wakes this process's
+    workers), else by NOTIFY alone on PostgreSQL (SQLite workers elsewhere see the file change)."""
+    if db is not None:
         db.notify_new_work(conn)
-    return [value for value in ids if value is not None]
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+#: What the application API takes as "the caller's transaction": a Connection or an ORM Session.
+Transactional = sa.Connection | sqlalchemy.orm.Session
+
+
+def connection_of(transactional: Transactional) -> sa.Connection:
+    """The Connection of a caller's Connection or Session, in the transaction the caller is in (a Session
+    begins one if it had none, as any of its statements would)."""
+    if isinstance(transactional, sa.Connection):
+        return transactional
+    if isinstance(transactional, sqlalchemy.orm.Session):
+        return transactional.connection()
+    raise TypeError(f"connection= takes a SQLAlchemy Connection or Session, not {type(transactional).__name__}")
 
 
 #: Column and array type for the PostgreSQL batch insert.
@@ -104,19 +193,23 @@ _UNNEST_COLUMNS = {
     "cancel_requested": "boolean",
     "retry_of": "bigint",
     "idempotency_key": "varchar",
+    "unique_key": "varchar",
 }
+#: Arrays that feed a computed column: not_before, from an absolute time or a delay by the database's clock.
+_UNNEST_INPUTS = {**_UNNEST_COLUMNS, "not_before_at": "timestamptz", "delay_seconds": "float8"}
 _UNNEST_SQL = (
-    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at) "  # nosec B608
-    f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp() "
-    f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_COLUMNS.items())}) "
-    f"WITH ORDINALITY AS v({', '.join(_UNNEST_COLUMNS)}, ord) ORDER BY v.ord RETURNING id"
+    f"INSERT INTO jobs ({', '.join(_UNNEST_COLUMNS)}, created_at, not_before) "  # nosec B608
+    f"SELECT {', '.join(f'v.{c}' for c in _UNNEST_COLUMNS)}, clock_timestamp(), "
+    "coalesce(v.not_before_at, clock_timestamp() + make_interval(secs => v.delay_seconds)) "
+    f"FROM unnest({', '.join(f'%({c})s::{t}[]' for c, t in _UNNEST_INPUTS.items())}) "
+    f"WITH ORDINALITY AS v({', '.join(_UNNEST_INPUTS)}, ord) ORDER BY v.ord RETURNING id"
 )
 
 
 def _insert_unnest(conn: sa.Connection, values: list[dict[str, Any]]) -> list[int]:
     """Many rows as one array per column: psycopg sends a few arrays instead of a statement with a
     parameter per cell. Rows reach the sequence in input order, so the sorted ids are in input order."""
-    arrays = {c: [v[c] for v in values] for c in _UNNEST_COLUMNS}
+    arrays = {c: [v[c] for v in values] for c in _UNNEST_INPUTS}
     arrays["params"] = [json.dumps(p) for p in arrays["params"]]
     return sorted(conn.exec_driver_sql(_UNNEST_SQL, arrays).scalars())
 

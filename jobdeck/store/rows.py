@@ -65,6 +65,8 @@ def job(row: sa.Row[Any]) -> model.Job:
         cancel_requested=bool(m["cancel_requested"]),
         retry_of=m["retry_of"],
         idempotency_key=m["idempotency_key"],
+        not_before=utc(m["not_before"]),
+        attempt_started_at=utc(m["attempt_started_at"]),
     )
 
 
@@ -81,6 +83,7 @@ def subtask(row: sa.Row[Any]) -> model.Subtask:
         started_at=started_at,
         ended_at=utc(m["ended_at"]),
         message=m["message"],
+        attempt=m["attempt"],
     )
 
 

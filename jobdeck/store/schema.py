@@ -93,14 +93,21 @@ jobs = sa.Table(
     sa.Column("cancel_requested", sa.Boolean, nullable=False),
     sa.Column("retry_of", Id, sa.ForeignKey("jobs.id", ondelete="SET NULL")),
     sa.Column("idempotency_key", sa.String(200), unique=True),
+    sa.Column("not_before", Timestamp),  #: not claimed before this time (a delayed job, a retry's backoff)
+    sa.Column("attempt_started_at", Timestamp),  #: when the current (or last) attempt was claimed
+    #: a unique type's key: at most one queued or in-progress job of a type has it (the index below)
+    sa.Column("unique_key", sa.String(200)),
     # The grid's two orders, newest first (a b-tree reads backwards as fast as forwards).
     sa.Index("ix_jobs_tab_id", "tab", "id"),
     sa.Index("ix_jobs_run_by_tab_id", "run_by_id", "tab", "id"),
+    # not_before last: the claim keeps the (queue, priority, id) order and skips a delayed job from the
+    # index entry, without reading its row.
     sa.Index(
         "ix_jobs_claimable",
         "queue",
         "priority",
         "id",
+        "not_before",
         sqlite_where=sa.text("status = 'queued'"),
         postgresql_where=sa.text("status = 'queued'"),
     ),
@@ -117,6 +124,14 @@ jobs = sa.Table(
         postgresql_where=sa.text("status = 'in_progress'"),
     ),
     sa.Index("ix_jobs_created_at", "created_at"),
+    sa.Index(
+        "ux_jobs_unique_key",
+        "type",
+        "unique_key",
+        unique=True,
+        sqlite_where=sa.text("status IN ('queued', 'in_progress')"),
+        postgresql_where=sa.text("status IN ('queued', 'in_progress')"),
+    ),
 )
 
 subtasks = sa.Table(
@@ -130,7 +145,25 @@ subtasks = sa.Table(
     sa.Column("started_at", Timestamp, nullable=False),
     sa.Column("ended_at", Timestamp),
     sa.Column("message", sa.Text),
+    #: the job's attempt that wrote it: the detail shows the current attempt's, an import resumes from all
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_subtasks_job_seq", "job_id", "seq"),
+)
+
+#: One row per finished attempt (a run that ended: succeeded, failed, retrying, lost, cancelled, handed back),
+#: written in the transaction that ends it; the attempt running now is read from the job row.
+job_attempts = sa.Table(
+    "job_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("job_id", Id, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.String(64)),
+    sa.Column("started_at", Timestamp),
+    sa.Column("ended_at", Timestamp, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_job_attempts_job", "job_id", "attempt"),
 )
 
 job_files = sa.Table(

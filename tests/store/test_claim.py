@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+import time
 
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import claim, jobs, schema
-from jobdeck.store.database import Database
+from jobdeck.store import claim, jobs, rows, schema
+from jobdeck.store.database import Database, db_now
 
 
 def submit(db: Database, count: int = 1, **kw: object) -> list[int]:
@@ -100,3 +102,65 @@ def test_a_postgresql_claim_skips_only_its_own_commits_wal_flush(db: Database) -
         with conn.begin():
             later = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
     assert (during, later) == ("off", "on")
+
+
+def _due_in(db: Database, job_id: int) -> float:
+    """Seconds from the database's clock now to the job's not_before."""
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+        now = conn.execute(sa.select(db_now())).scalar_one()
+    assert job.not_before is not None
+    if isinstance(now, str):  # SQLite answers the expression as text
+        now = dt.datetime.fromisoformat(now)
+    return (job.not_before - rows.utc(now)).total_seconds()  # type: ignore[operator,arg-type]
+
+
+def test_a_delayed_job_is_not_claimed_before_its_time_by_the_database_clock_and_is_claimed_after(
+    db: Database,
+) -> None:
+    (job_id,) = jobs.submit_many(db, [jobs.NewJob(type="noop", delay_seconds=2.0)])
+    while (left := _due_in(db, job_id)) > 0.3:
+        with db.write() as conn:
+            assert claim.claim(db, conn, "w1", 5, lease_seconds=30) == [], f"claimed {left:.2f} s before its time"
+        time.sleep(0.05)
+    deadline = time.monotonic() + 60
+    while True:
+        with db.write() as conn:
+            taken = claim.claim(db, conn, "w1", 5, lease_seconds=30)
+        if taken:
+            break
+        assert time.monotonic() < deadline, "a due job was never claimed"
+        time.sleep(0.05)
+    assert [c.job.id for c in taken] == [job_id]
+    assert _due_in(db, job_id) <= 0  # claimed at or after its time
+
+
+def test_a_delayed_job_does_not_hold_back_the_jobs_queued_after_it(db: Database) -> None:
+    later = jobs.submit(db, jobs.NewJob(type="noop", delay_seconds=3600))
+    now = submit(db, 2)
+    with db.write() as conn:
+        claimed = claim.claim(db, conn, "w1", 5, lease_seconds=30)
+    assert [c.job.id for c in claimed] == now
+    with db.read() as conn:
+        assert jobs.get(conn, later).status is model.Status.QUEUED
+
+
+def test_a_job_to_run_at_a_time_already_past_is_claimed_at_once(db: Database) -> None:
+    past = dt.datetime(2020, 1, 1, 12, 0)  # naive: UTC
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", not_before=past))
+    with db.read() as conn:
+        assert jobs.get(conn, job_id).not_before == past.replace(tzinfo=dt.UTC)
+    with db.write() as conn:
+        assert [c.job.id for c in claim.claim(db, conn, "w1", 5, lease_seconds=30)] == [job_id]
+
+
+def test_a_batch_of_jobs_keeps_each_ones_own_time(db: Database) -> None:
+    at = dt.datetime(2099, 5, 6, 7, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    new = jobs.NewJob
+    news = [new(type="noop"), new(type="noop", not_before=at), new(type="noop", delay_seconds=600)]
+    ids = jobs.submit_many(db, news)
+    with db.read() as conn:
+        got = [jobs.get(conn, i).not_before for i in ids]
+    assert got[0] is None and got[1] == at.astimezone(dt.UTC) and got[2] is not None
+    with db.write() as conn:
+        assert [c.job.id for c in claim.claim(db, conn, "w1", 5, lease_seconds=30)] == ids[:1]

@@ -6,6 +6,7 @@ import pathlib
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from jobdeck import model
 from jobdeck.query import JobFilter, JobQuery
@@ -30,9 +31,31 @@ def at_0001(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
     db.dispose()
 
 
+def submit_at_0001(db: Database, descriptions: list[str]) -> list[int]:
+    """Queued jobs written with the jobs table as revision 0001 has it (today's store writes later columns)."""
+    table = sa.Table("jobs", sa.MetaData(), autoload_with=db.engine)
+    values = {
+        "type": "noop",
+        "tab": "general",
+        "status": "queued",
+        "params": {},
+        "queue": "default",
+        "priority": 0,
+        "attempt": 0,
+        "max_attempts": 1,
+        "progress_done": 0,
+        "cancel_requested": False,
+    }
+    with db.write() as conn:
+        now = conn.execute(sa.select(sa.func.current_timestamp())).scalar_one()
+        stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        rows = [{**values, "description": d, "created_at": now} for d in descriptions]
+        return list(conn.execute(stmt, rows).scalars())
+
+
 def test_upgrading_keeps_the_jobs_and_finds_them_by_description(at_0001: Database) -> None:
     db = at_0001
-    old = jobs.submit_many(db, [jobs.NewJob(type="noop", description=f"Nightly export {n}") for n in range(3)])
+    old = submit_at_0001(db, [f"Nightly export {n}" for n in range(3)])
     migrate.upgrade(db)
     new = jobs.submit(db, jobs.NewJob(type="noop", description="Nightly EXPORT after the upgrade"))
     with db.read() as conn:
@@ -53,4 +76,5 @@ def test_downgrading_to_0001_keeps_the_jobs(at_0001: Database) -> None:
         command.downgrade(migrate._config(conn), "0001")
     assert migrate.current(db) == "0001"
     with db.read() as conn:
-        assert [jobs.get(conn, i).status for i in ids] == [model.Status.QUEUED] * 2
+        statuses = conn.execute(sa.text("SELECT status FROM jobs ORDER BY id")).scalars().all()
+    assert len(ids) == 2 and statuses == [model.Status.QUEUED.value] * 2
