@@ -58,3 +58,12 @@ def set_password_hash(conn: sa.Connection, user_id: int, new_hash: str) -> None:
 
 def set_disabled(conn: sa.Connection, user_id: int, disabled: bool) -> None:
     conn.execute(sa.update(u).where(u.c.id == user_id).values(disabled=disabled))
+
+
+def find(conn: sa.Connection, username: str) -> model.User | None:
+    row = conn.execute(sa.select(u).where(u.c.username == username)).first()
+    return rows.user(row) if row is not None else None
+
+
+def set_profile(conn: sa.Connection, user_id: int, display_name: str, is_admin: bool) -> None:
+    conn.execute(sa.update(u).where(u.c.id == user_id).values(display_name=display_name, is_admin=is_admin))

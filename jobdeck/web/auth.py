@@ -6,6 +6,7 @@ it over HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from fastapi import Request
@@ -35,3 +36,14 @@ def client_address(request: Request) -> str:
     """The peer address as the server saw it (behind a proxy, uvicorn's --proxy-headers sets it from
     X-Forwarded-For for trusted proxies only): a header a client sets itself is never believed here."""
     return request.client.host if request.client else "unknown"
+
+
+#: Under a host application's sign-in, the random value each browser's CSRF token is derived from.
+CSRF_SEED_COOKIE = "jobdeck_csrf_seed"
+
+
+def bound_csrf_token(settings: Settings, seed: str, username: str) -> str:
+    """A CSRF token without a session of jobdeck's own: the browser's random seed (a cookie) signed together with
+    the user's name, so a token read by one user, or set by another site, is worth nothing for anyone else."""
+    message = f"{seed}\n{username}".encode()
+    return hmac.new(settings.resolved_secret_key.encode(), message, hashlib.sha256).hexdigest()

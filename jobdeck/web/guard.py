@@ -42,7 +42,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         request_headers = dict(scope["headers"])
-        path: str = scope["path"]
+        path = route_path(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -101,6 +101,16 @@ class Guard:
                 raise
         if too_large and not started:
             await _refuse(send_with_headers, path, 413, "Content Too Large", errors.FileTooLarge().message)
+
+
+def route_path(scope: Scope) -> str:
+    """The path inside jobdeck ("/api/v1/jobs"), whatever prefix it is mounted under: the request's path without
+    the root path a mount (or uvicorn's --root-path) put in front of it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
 
 
 def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:
