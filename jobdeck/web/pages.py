@@ -105,7 +105,7 @@ def login(
         httponly=True,
         samesite="lax",
         secure=service.settings.secure_cookies,
-        path=render.root(request) or "/",
+        path=_session_path(request, service),
     )
     response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path=render.url(request, "/login"))
     return response
@@ -115,8 +115,13 @@ def login(
 def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
     service.accounts.end_session(request.state.session.id)
     response = see_other(request, "/login")
-    response.delete_cookie(auth.session_cookie_name(service.settings), path=render.root(request) or "/")
+    response.delete_cookie(auth.session_cookie_name(service.settings), path=_session_path(request, service))
     return response
+
+
+def _session_path(request: Request, service: Service) -> str:
+    """The session cookie's path: jobdeck's prefix, except behind HTTPS, where its __Host- name requires "/"."""
+    return "/" if service.settings.secure_cookies else render.root(request) or "/"
 
 
 # -- Application Maintenance ---------------------------------------------------------------------

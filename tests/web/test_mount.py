@@ -38,7 +38,7 @@ def to_the_hosts_sign_in(request: Request) -> Response:
     return RedirectResponse("/sign-in?then=" + request.url.path, status_code=303)
 
 
-def host_app(service: Service, *, workers: bool) -> FastAPI:
+def host_app(service: Service, *, workers: bool, password_login: bool = False) -> FastAPI:
     host = FastAPI()
 
     @host.get("/sign-in")
@@ -52,6 +52,7 @@ def host_app(service: Service, *, workers: bool) -> FastAPI:
         unauthenticated=to_the_hosts_sign_in,
         service=service,
         workers=workers,
+        password_login=password_login,
     )
     return host
 
@@ -122,6 +123,37 @@ def test_the_hosts_users_become_jobdeck_users_and_the_page_says_who_is_signed_in
     assert "Sign out" not in page.text  # the host signs its users out, not jobdeck
     user = service.accounts.user("alice")
     assert (user.display_name, user.is_admin) == ("Alice", False)
+
+
+def test_the_csrf_seed_cookie_is_scoped_to_the_prefix(host: Served) -> None:
+    with host.client("alice") as alice:
+        page = alice.get(GRID)
+    (cookie,) = [c for c in page.headers.get_list("set-cookie") if c.startswith("jobdeck_csrf_seed=")]
+    assert f"Path={PREFIX}" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+
+
+def test_with_password_login_asked_for_jobdecks_own_sign_in_works_under_the_prefix(
+    service: Service, alice: model.User
+) -> None:
+    with Served(host_app(service, workers=False, password_login=True)) as served, served.client(None) as browser:
+        asked = browser.get(GRID)
+        assert asked.status_code == 303
+        assert asked.headers["location"] == f"{PREFIX}/login?next=%2Fadmin%2Fjobs%2Fsettings%2Fmaintenance%2Fjobs"
+        form = browser.get(asked.headers["location"])
+        assert f'action="{PREFIX}/login"' in form.text
+        signed = browser.post(
+            PREFIX + "/login",
+            data={
+                "username": "alice",
+                "password": "alice's long password",
+                "csrf_token": csrf_of(form.text),
+                "next": GRID,
+            },
+        )
+        assert signed.status_code == 303 and signed.headers["location"] == GRID
+        (cookie,) = [c for c in signed.headers.get_list("set-cookie") if c.startswith("jobdeck_session=")]
+        assert f"Path={PREFIX};" in cookie or cookie.endswith(f"Path={PREFIX}")
+        assert browser.get(GRID).status_code == 200
 
 
 def test_a_jobs_file_downloads_under_the_prefix(host: Served, service: Service) -> None:
