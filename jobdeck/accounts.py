@@ -12,6 +12,8 @@ import logging
 import re
 import secrets
 
+import sqlalchemy as sa
+
 from jobdeck import errors, model, passwords
 from jobdeck.settings import Settings
 from jobdeck.store import auth as auth_rows
@@ -96,12 +98,15 @@ class Accounts:
             known = user_rows.find(conn, username)
         if known is not None and (known.display_name, known.is_admin) == (shown, is_admin):
             return known
-        with self.db.write() as conn:
-            known = user_rows.find(conn, username)
-            if known is None:
-                return user_rows.create(conn, username, shown, passwords.hash_password(new_secret()), is_admin)
-            user_rows.set_profile(conn, known.id, shown, is_admin)
-            return user_rows.get(conn, known.id)
+        try:
+            with self.db.write() as conn:
+                known = user_rows.find(conn, username)
+                if known is None:
+                    return user_rows.create(conn, username, shown, passwords.hash_password(new_secret()), is_admin)
+                user_rows.set_profile(conn, known.id, shown, is_admin)
+                return user_rows.get(conn, known.id)
+        except sa.exc.IntegrityError:  # two first requests at once: the other one created the row
+            return self.user(username)
 
     # -- logging in ------------------------------------------------------------------------------
     def _limits(self, username: str, address: str) -> list[auth_rows.Limit]:
