@@ -52,3 +52,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## The worked example: a small shop application with jobdeck mounted at /admin/jobs (docs/embedding.md).
+## Sign in as clerk / clerk-password or boss / boss-password. `make example PORT=8080` to listen elsewhere.
+.PHONY: example
+example: $(RUN_STAMP)
+	@echo "orders example: http://$(HOST):$(PORT)/ , jobs at http://$(HOST):$(PORT)/admin/jobs/"
+	$(BIN)/python -m examples.orders --host $(HOST) --port $(PORT)

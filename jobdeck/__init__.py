@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from jobdeck.runner.registry import job_type as job_type
     from jobdeck.service import Service
     from jobdeck.settings import Settings
+    from jobdeck.web.mount import HostUser as HostUser
+    from jobdeck.web.mount import Mounted as Mounted
+    from jobdeck.web.mount import mount as mount
 
 #: name -> the module it is defined in
 _EXPORTS = {
@@ -27,8 +30,22 @@ _EXPORTS = {
     "JobType": "jobdeck.runner.registry",
     "JobContext": "jobdeck.runner.context",
     "RegisteredJobType": "jobdeck.runner.enqueue",
+    # The web layer stays out of the workers and the command line until an application mounts the page.
+    "mount": "jobdeck.web.mount",
+    "HostUser": "jobdeck.web.mount",
+    "Mounted": "jobdeck.web.mount",
 }
-__all__ = ["JobContext", "JobType", "RegisteredJobType", "__version__", "configure", "job_type"]
+__all__ = [
+    "HostUser",
+    "JobContext",
+    "JobType",
+    "Mounted",
+    "RegisteredJobType",
+    "__version__",
+    "configure",
+    "job_type",
+    "mount",
+]
 
 
 def __getattr__(name: str) -> Any:

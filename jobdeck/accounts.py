@@ -12,6 +12,8 @@ import logging
 import re
 import secrets
 
+import sqlalchemy as sa
+
 from jobdeck import errors, model, passwords
 from jobdeck.settings import Settings
 from jobdeck.store import auth as auth_rows
@@ -84,6 +86,28 @@ class Accounts:
             auth_rows.revoke_user(conn, user.id)
             auth_rows.settle_attempt(conn, self._limits(user.username, "")[1], succeeded=True)
             return user
+
+    def adopt(self, username: str, *, display_name: str = "", is_admin: bool = False) -> model.User:
+        """The account of someone another system signed in (a host application): created on first sight with a
+        password nobody knows, its display name and admin flag kept as that system says. Whether it is disabled
+        stays jobdeck's decision."""
+        username = username.strip()
+        if not USERNAME.fullmatch(username):
+            raise errors.InvalidParams("A username is 1-150 letters, digits, dots, dashes, underscores or @.")
+        shown = display_name or username
+        with self.db.read() as conn:
+            known = user_rows.find(conn, username)
+        if known is not None and (known.display_name, known.is_admin) == (shown, is_admin):
+            return known
+        try:
+            with self.db.write() as conn:
+                known = user_rows.find(conn, username)
+                if known is None:
+                    return user_rows.create(conn, username, shown, passwords.hash_password(new_secret()), is_admin)
+                user_rows.set_profile(conn, known.id, shown, is_admin)
+                return user_rows.get(conn, known.id)
+        except sa.exc.IntegrityError:  # two first requests at once: the other one created the row
+            return self.user(username)
 
     # -- logging in ------------------------------------------------------------------------------
     def _limits(self, username: str, address: str) -> list[auth_rows.Limit]:

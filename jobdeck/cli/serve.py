@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from types import FrameType
-from typing import Any
 
 import click
 import uvicorn
 
 from jobdeck import errors, settings
-from jobdeck.runner.worker import Worker
+from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
 from jobdeck.wiring import Wiring
 
@@ -30,12 +31,12 @@ DEMO_SEED = "jobdeck.demo.seed"
 @click.option("--demo", is_flag=True, help="Create the demo users and a little job history first.")
 def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
     """Serve the Job Management page and the API (web + workers + the configured database)."""
-    from jobdeck.web.app import create_app
+    from jobdeck.web.app import create_app, embedded_workers
 
     try:
         overrides = {"workers": workers} if workers is not None else {}
         config = settings.load(**overrides)
-        service = _ServedService(Wiring.open(config))
+        service = Service(Wiring.open(config))
     except errors.JobdeckError as exc:
         raise click.ClickException(exc.message) from exc
     notice = ""
@@ -43,11 +44,12 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
         seed = importlib.import_module(DEMO_SEED)
         notice = seed.credentials_block(seed.ensure_demo(service))
     click.echo(f"jobdeck on http://{host}:{port}/ ({config.workers} worker thread(s))")
-    service.serving = True
+    app = create_app(service)
     # No proxy_headers: the app applies X-Forwarded-For itself, once the proxy sign-in has seen the real peer.
     server = _Server(
-        uvicorn.Config(create_app(service), host=host, port=port, proxy_headers=False, server_header=False),
-        service,
+        uvicorn.Config(app, host=host, port=port, proxy_headers=False, server_header=False),
+        embedded_workers(app),
+        config.shutdown_grace_seconds,
     )
     if notice:
         threading.Thread(target=_announce, args=(server, notice), name="announce", daemon=True).start()
@@ -57,51 +59,45 @@ def serve(host: str, port: int, workers: int | None, demo: bool) -> None:
         service.close()
 
 
-class _ServedService(Service):
-    """The service, keeping the worker pools the server starts, so that Ctrl-C can say what it waits for
-    and a second one can hand the running jobs back at once."""
-
-    def __init__(self, wiring: Wiring) -> None:
-        super().__init__(wiring)
-        self.serving = False  # set once the demo's own burst workers are done: only the server's are kept
-        self.pools: list[Worker] = []
-
-    def worker(self, concurrency: int | None = None, **overrides: Any) -> Worker:
-        made = super().worker(concurrency, **overrides)
-        if self.serving:
-            self.pools.append(made)
-        return made
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, saying on the first Ctrl-C (or SIGTERM) how long it waits and for how many jobs, and
     on a second Ctrl-C handing the running jobs back to the queue at once instead of waiting out the grace."""
 
-    def __init__(self, config: uvicorn.Config, service: _ServedService) -> None:
+    def __init__(self, config: uvicorn.Config, workers: EmbeddedWorkers | None, grace_seconds: float) -> None:
         super().__init__(config)
-        self.service = service
+        self.workers = workers
+        self.grace_seconds = grace_seconds
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """This server's own signal handlers, restored afterwards. Unlike uvicorn's, they do not raise the signal
+        again once the server has shut down: the shutdown is the whole reaction to Ctrl-C, and a
+        KeyboardInterrupt then would only print a traceback."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.signal(s, self.handle_exit) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        pools = self.service.pools
-        if self.should_exit and sig == signal.SIGINT:
-            # Not passed on: uvicorn's forced exit would skip the lifespan shutdown, which waits for the worker
-            # thread, and the process could end halfway through handing the jobs back.
-            click.echo("Stopping now: handing the running jobs back to the queue")
-            for pool in pools:
-                pool.stop(0)
+        if self.should_exit:
+            if sig == signal.SIGINT:
+                # Not uvicorn's forced exit: that would skip the lifespan shutdown, which waits for the worker
+                # thread, and the process could end halfway through handing the jobs back.
+                click.echo("Stopping now: handing the running jobs back to the queue")
+                if self.workers is not None:
+                    self.workers.hurry()
             return
-        first = not self.should_exit
-        super().handle_exit(sig, frame)
-        # uvicorn raises the signals again once it has shut down, for the process's default reaction; here the
-        # shutdown is the whole reaction, and a KeyboardInterrupt then would only print a traceback.
-        self._captured_signals.clear()
-        if first:
-            running = sum(1 for ctx, _ in (h for p in pools for h in p.pool.held()) if ctx.started)
-            grace = self.service.settings.shutdown_grace_seconds
-            click.echo(
-                f"Stopping: waiting up to {grace:g} s for {running} running job(s) to finish "
-                "(Ctrl-C again to hand them back now)"
-            )
+        self.should_exit = True
+        running = len(self.workers.running()) if self.workers is not None else 0
+        click.echo(
+            f"Stopping: waiting up to {self.grace_seconds:g} s for {running} running job(s) to finish "
+            "(Ctrl-C again to hand them back now)"
+        )
 
 
 def _announce(server: uvicorn.Server, notice: str) -> None:

@@ -88,7 +88,8 @@ def natural_keys(table: sa.Table) -> list[tuple[str, ...]]:
 
 def column_of(col: sa.Column[Any], **changes: Any) -> Column:
     """A target Column from a table column; `changes` override what the table says (type="email", say)."""
-    fields: dict[str, Any] = {"name": col.name, "required": is_required(col), **_kind(col)}
+    # str(): SQLAlchemy's names are `quoted_name`, which the import's child process may not send to its parent
+    fields: dict[str, Any] = {"name": str(col.name), "required": is_required(col), **_kind(col)}
     fields.update(changes)
     return Column(**fields)
 
@@ -127,10 +128,10 @@ def from_table(
             changes.setdefault("aliases", tuple(aliases[n]))
         built.append(column_of(table.c[n], **changes))
     return Target(
-        name=name or table.name,
+        name=name or str(table.name),
         title=title or table.name.replace("_", " ").capitalize(),
         columns=tuple(built),
-        key=tuple(key),
+        key=tuple(str(k) for k in key),
         table=table,
         description=description,
         strict=strict,

@@ -43,6 +43,8 @@ class Pool:
         self.released = 0
         #: threads still stuck in a run that was failed for ignoring its time limit
         self.abandoned = 0
+        #: running jobs this worker handed back itself (a stop): their end is no lost lease
+        self._handed_back: set[int] = set()
 
     # -- threads ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -83,12 +85,21 @@ class Pool:
         outcome = execute(self.registry, ctx, self.options)
         if outcome is None and ctx.abandoned:
             log.warning("job %s: its abandoned thread ended; the job had been failed at its time limit", ctx.job.id)
+        elif outcome is None and self._was_handed_back(ctx.job.id):
+            log.info("job %s: handed back at shutdown; it runs again from the queue", ctx.job.id)
         elif outcome is None:
             log.warning("job %s: lease lost (reclaimed elsewhere); its result is abandoned", ctx.job.id)
             with self._lock:
                 self.stale_writes_rejected += 1
             instruments.STALE_WRITES.inc()
         return outcome
+
+    def _was_handed_back(self, job_id: int) -> bool:
+        with self._lock:
+            if job_id in self._handed_back:
+                self._handed_back.discard(job_id)
+                return True
+            return False
 
     # -- what the loop asks -------------------------------------------------------------------
     def free(self) -> int:
@@ -180,6 +191,8 @@ class Pool:
         if not chosen:
             return False
         by_token: dict[str, list[int]] = {}
+        with self._lock:
+            self._handed_back.update(i for i, (ctx, _) in chosen.items() if ctx.started)
         for ctx, _ in chosen.values():
             ctx.mark_lost()  # its later writes are fenced out: the token is cleared below
             by_token.setdefault(ctx.lease_token, []).append(ctx.job.id)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
-from jobdeck import errors
+from jobdeck import errors, model
 from jobdeck.runner.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -17,19 +18,24 @@ EXIT_STUCK = 4
 
 
 class EmbeddedWorkers:
-    """A worker pool in a background thread of this process (what `jobdeck serve` runs)."""
+    """A worker pool in a background thread of this process (what `jobdeck serve` and a mounted page run).
 
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
+    The worker is made at `start()` (from `make`), so the object exists before it runs: the process that
+    serves can ask what is running and hurry the stop without knowing how the workers were built."""
+
+    def __init__(self, make: Callable[[], Worker]) -> None:
+        self._make = make
+        self.worker: Worker | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="jobdeck-worker", daemon=True)
+        self.worker = self._make()
+        self._thread = threading.Thread(target=self._run, args=(self.worker,), name="jobdeck-worker", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, worker: Worker) -> None:
         try:
-            self.worker.run()
+            worker.run()
         except errors.DatabaseUnreachable:
             log.error("embedded workers stopped: the database was unreachable for longer than the lease")
         except errors.WorkerStuck:
@@ -37,8 +43,19 @@ class EmbeddedWorkers:
         except Exception:
             log.exception("embedded workers stopped unexpectedly")
 
+    def running(self) -> list[model.Job]:
+        """The jobs running now; none before `start()`."""
+        return self.worker.running() if self.worker is not None else []
+
+    def hurry(self) -> None:
+        """Hand the running jobs back to the queue at once (a `stop()` in progress ends without its grace)."""
+        if self.worker is not None:
+            self.worker.hurry()
+
     def stop(self, grace_seconds: float | None = None) -> None:
-        self.worker.stop(grace_seconds)
+        """Stop claiming, let running jobs finish for the grace, hand back the rest, and wait for the thread."""
+        if self.worker is not None:
+            self.worker.stop(grace_seconds)
         if self._thread is not None:
             self._thread.join()
 

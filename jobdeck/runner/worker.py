@@ -161,6 +161,14 @@ class Worker:
             self._stopping.set()
         self._wakeup.event.set()
 
+    def hurry(self) -> None:
+        """Stop now: the running jobs are handed back to the queue at once instead of after the grace."""
+        self.stop(0)
+
+    def running(self) -> list[model.Job]:
+        """The jobs a thread of this worker is running now (not those waiting in the prefetch buffer)."""
+        return [ctx.job for ctx, _ in self.pool.held() if ctx.started]
+
     def _stuck(self) -> None:
         """Threads stuck in jobs that ignored their limit are lost to this worker: drain and stop, so
         that its supervisor (or process manager) starts a fresh one."""

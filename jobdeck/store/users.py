@@ -60,6 +60,11 @@ def set_disabled(conn: sa.Connection, user_id: int, disabled: bool) -> None:
     conn.execute(sa.update(u).where(u.c.id == user_id).values(disabled=disabled))
 
 
+def find(conn: sa.Connection, username: str) -> model.User | None:
+    row = conn.execute(sa.select(u).where(u.c.username == username)).first()
+    return rows.user(row) if row is not None else None
+
+
 def set_profile(conn: sa.Connection, user_id: int, display_name: str, is_admin: bool) -> None:
-    """What an identity provider says about a user at each sign-in: the name shown and the admin flag."""
+    """What an identity provider or a host application says about a user: the name shown, the admin flag."""
     conn.execute(sa.update(u).where(u.c.id == user_id).values(display_name=display_name, is_admin=is_admin))

@@ -7,13 +7,13 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Path, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from jobdeck import errors, files, model, views
 from jobdeck.query import JobQuery
 from jobdeck.service import Service
-from jobdeck.web import problems, schemas
+from jobdeck.web import problems, render, schemas
 from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 from jobdeck.web.listing import list_query
 
@@ -45,16 +45,20 @@ def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[JobQuery, Dep
 
 
 @router.post("/jobs", status_code=202, response_model=schemas.JobSummary, tags=["jobs"])
-def start_job(body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
+def start_job(request: Request, body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
     """Start a job of a type the caller may start (GET /job-types lists them)."""
     _check_text(body.params, "params")
     job = service.start_job(user, body.type, body.params)
-    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+    return json_body(views.job_summary(job), 202, {"Location": render.url(request, f"/api/v1/jobs/{job.id}")})
 
 
 @router.get("/jobs/{job_id}", response_model=schemas.JobDetailOut, tags=["jobs"])
-def get_job(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
-    return json_body(views.job_document(service.job_detail(user, job_id)))
+def get_job(request: Request, job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
+    document = views.job_document(service.job_detail(user, job_id))
+    root = render.root(request)
+    for f in document["files"] if root else ():  # mounted under a prefix: the links start with it
+        f["download_url"] = root + f["download_url"]
+    return json_body(document)
 
 
 @router.get(
@@ -89,10 +93,10 @@ def cancel(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     tags=["jobs"],
     responses=problems.responses(409),
 )
-def retry(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
+def retry(request: Request, job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
     """Start a failed job again as a new job with the same type, parameters and input files."""
     job = service.retry(user, job_id)
-    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+    return json_body(views.job_summary(job), 202, {"Location": render.url(request, f"/api/v1/jobs/{job.id}")})
 
 
 @router.get("/job-types", response_model=list[schemas.JobTypeOut], tags=["jobs"])
@@ -110,8 +114,8 @@ def job_types(user: ApiUser, service: ServiceDep) -> Any:
 
 
 @router.get("/import-targets", response_model=list[schemas.ImportTargetOut], tags=["imports"])
-def import_targets(user: ApiUser, service: ServiceDep) -> Any:
-    return [target_body(t) for t in service.import_targets()]
+def import_targets(request: Request, user: ApiUser, service: ServiceDep) -> Any:
+    return [target_body(t, render.root(request)) for t in service.import_targets()]
 
 
 @router.get(
@@ -127,6 +131,7 @@ def import_template(name: Annotated[str, Path(max_length=100)], user: ApiUser, s
 
 
 def start_import(
+    request: Request,
     user: ApiUser,
     service: ServiceDep,
     file: Annotated[UploadFile, File(description="CSV or XLSX")],
@@ -140,7 +145,7 @@ def start_import(
     job = run_import(
         service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
     )
-    return json_body(views.job_summary(job), 202, {"Location": f"/api/v1/jobs/{job.id}"})
+    return json_body(views.job_summary(job), 202, {"Location": render.url(request, f"/api/v1/jobs/{job.id}")})
 
 
 router.add_api_route(
@@ -184,7 +189,8 @@ def run_import(
     )
 
 
-def target_body(t: Any) -> dict[str, Any]:
+def target_body(t: Any, root: str = "") -> dict[str, Any]:
+    """A target as the API and the import page show it; `root` is the prefix jobdeck is served under."""
     columns = [
         {
             "name": c.name,
@@ -201,7 +207,7 @@ def target_body(t: Any) -> dict[str, Any]:
         "description": getattr(t, "description", ""),
         "columns": columns,
         "key": list(t.key),
-        "template_url": f"/api/v1/import-targets/{urllib.parse.quote(t.name)}/template",
+        "template_url": f"{root}/api/v1/import-targets/{urllib.parse.quote(t.name)}/template",
     }
 
 

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, auth_api, guard, oidc, pages, problems, proxy_auth, render, schemas
+from jobdeck.web import api, auth_api, deps, guard, oidc, pages, problems, proxy_auth, render, schemas
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,14 @@ def _mark_files(node: Any) -> None:
             _mark_files(value)
 
 
-def create_app(service: Service) -> FastAPI:
-    """The application for this service; with `settings.workers > 0` it also runs that many worker threads."""
+def create_app(service: Service, *, host: deps.HostSignIn | None = None) -> FastAPI:
+    """The application for this service; with `settings.workers > 0` its lifespan also runs that many worker
+    threads (`embedded_workers(app)`). With `host`, the current user is the host application's (see mount.py)."""
+    embedded = EmbeddedWorkers(service.worker) if service.settings.workers > 0 else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        embedded = None
-        if service.settings.workers > 0:
-            embedded = EmbeddedWorkers(service.worker())
+        if embedded is not None:
             embedded.start()
             log.info("started %d embedded worker thread(s)", service.settings.workers)
         try:
@@ -84,6 +84,8 @@ def create_app(service: Service) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.workers = embedded
+    app.state.host = host
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -106,3 +108,10 @@ def create_app(service: Service) -> FastAPI:
         hsts=service.settings.secure_cookies,
     )
     return app
+
+
+def embedded_workers(app: FastAPI) -> EmbeddedWorkers | None:
+    """The worker threads `create_app` runs with the application's lifespan (None with `JOBDECK_WORKERS=0`):
+    what is running now, and a way to hand it back at once."""
+    workers: EmbeddedWorkers | None = app.state.workers
+    return workers

@@ -6,6 +6,7 @@ it over HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 from fastapi import Request, Response
@@ -38,7 +39,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def set_session_cookie(response: Response, settings: Settings, session_id: str) -> None:
+def session_cookie_path(request: Request, settings: Settings) -> str:
+    """The session cookie's path: jobdeck's prefix when mounted in a host application, except behind HTTPS,
+    where its __Host- name requires "/"."""
+    return "/" if settings.secure_cookies else str(request.scope.get("root_path", "")).rstrip("/") or "/"
+
+
+def set_session_cookie(request: Request, response: Response, settings: Settings, session_id: str) -> None:
     response.set_cookie(
         session_cookie_name(settings),
         session_id,
@@ -46,7 +53,7 @@ def set_session_cookie(response: Response, settings: Settings, session_id: str) 
         httponly=True,
         samesite="lax",  # the OpenID callback is a cross-site top-level GET that must find it
         secure=settings.secure_cookies,
-        path="/",
+        path=session_cookie_path(request, settings),
     )
 
 
@@ -57,5 +64,16 @@ def start_session(request: Request, accounts: Accounts, user: model.User, respon
     if old:
         accounts.end_session(old)
     session = accounts.start_session(user)
-    set_session_cookie(response, accounts.settings, session.id)
+    set_session_cookie(request, response, accounts.settings, session.id)
     return session
+
+
+#: Under a host application's sign-in, the random value each browser's CSRF token is derived from.
+CSRF_SEED_COOKIE = "jobdeck_csrf_seed"
+
+
+def bound_csrf_token(settings: Settings, seed: str, username: str) -> str:
+    """A CSRF token without a session of jobdeck's own: the browser's random seed (a cookie) signed together with
+    the user's name, so a token read by one user, or set by another site, is worth nothing for anyone else."""
+    message = f"{seed}\n{username}".encode()
+    return hmac.new(settings.resolved_secret_key.encode(), message, hashlib.sha256).hexdigest()

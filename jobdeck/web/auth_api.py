@@ -11,12 +11,18 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jobdeck import views
 from jobdeck.web import auth, problems, schemas
 from jobdeck.web.api import MAX_ID, PROBLEMS
-from jobdeck.web.deps import ApiUser, ServiceDep
+from jobdeck.web.deps import ApiUser, ServiceDep, password_login
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 
-@router.post("/auth/token", response_model=schemas.Token, tags=["auth"], responses=problems.responses(429))
+@router.post(
+    "/auth/token",
+    response_model=schemas.Token,
+    tags=["auth"],
+    responses=problems.responses(429),
+    dependencies=[Depends(password_login)],
+)
 def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Request, Response
+from fastapi import Depends, Form, HTTPException, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import OAuth2PasswordBearer
 from starlette.concurrency import run_in_threadpool
@@ -28,18 +29,68 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
+@dataclasses.dataclass(frozen=True)
+class HostUser:
+    """Who a host application says is signed in: its user name (the key of jobdeck's users table), the name the
+    page shows, and whether the host counts them as an admin of jobs (admins see and act on everyone's jobs)."""
+
+    username: str
+    display_name: str = ""
+    is_admin: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class HostSignIn:
+    """A host application's sign-in, when jobdeck is mounted inside it (see jobdeck.web.mount).
+
+    `current_user` runs in a worker thread for every page and API request without a bearer token; `unauthenticated`
+    is the host's answer to a page request nobody is signed in for (its login redirect, a 401)."""
+
+    current_user: Callable[[Request], HostUser | None]
+    unauthenticated: Callable[[Request], Response]
+    #: jobdeck's own password sign-in (/login, /api/v1/auth/token) stays available beside the host's
+    password_login: bool = False
+
+
+def host_sign_in(request: Request) -> HostSignIn | None:
+    """The host's sign-in when jobdeck is mounted, None when it is an application of its own."""
+    host: HostSignIn | None = getattr(request.app.state, "host", None)
+    return host
+
+
+def _host_user(request: Request, service: Service, host: HostSignIn) -> tuple[model.User | None, auth.Session | None]:
+    """The host's user as one of jobdeck's (created or updated here, the one place), with a CSRF token bound to
+    this browser's seed cookie; a new seed is set by the page that is rendered (render.page)."""
+    found = host.current_user(request)
+    if found is None:
+        return None, None
+    user = service.accounts.adopt(found.username, display_name=found.display_name, is_admin=found.is_admin)
+    if user.disabled:
+        return None, None
+    seed = request.cookies.get(auth.CSRF_SEED_COOKIE)
+    if not seed:
+        seed = auth.new_secret()
+        request.state.new_csrf_seed = seed
+    token = auth.bound_csrf_token(service.settings, seed, user.username)
+    return user, auth.Session(id="", user=user, csrf_token=token)
+
+
 def _identify(request: Request, service: Service) -> model.User | None:
-    """Look the caller up once per request. A bearer header that fails is not rescued by a cookie."""
+    """Look the caller up once per request. A bearer header that fails is not rescued by a cookie; under a host
+    application, its user comes first, then (if it allows them) jobdeck's own sessions."""
     if getattr(request.state, "identified", False):
         user: model.User | None = request.state.user
         return user
     user, session = None, None
     header = request.headers.get("authorization")
+    host = host_sign_in(request)
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() == "bearer":
             user = service.accounts.find_token(token.strip())
-    else:
+    elif host is not None and (found := _host_user(request, service, host))[0] is not None:
+        user, session = found
+    elif host is None or host.password_login:
         cookie = request.cookies.get(auth.session_cookie_name(service.settings))
         if cookie:
             session = service.accounts.find_session(cookie)
@@ -88,6 +139,13 @@ def page_writer(
     if not auth.same_secret(session.csrf_token, csrf_token):
         raise errors.CsrfRejected()
     return user
+
+
+def password_login(request: Request) -> None:
+    """jobdeck's own password sign-in: off under a host application's sign-in unless the host asked for it."""
+    host = host_sign_in(request)
+    if host is not None and not host.password_login:
+        raise HTTPException(404, "Not Found")
 
 
 ApiUser = Annotated[model.User, Depends(api_user)]

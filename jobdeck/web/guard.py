@@ -42,7 +42,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         request_headers = dict(scope["headers"])
-        path: str = scope["path"]
+        path = route_path(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -109,6 +109,16 @@ class Guard:
 
 #: Set (to "1") by the one route whose redirect must leave the site; the Guard removes it from the answer.
 OFFSITE_HEADER = b"x-jobdeck-offsite"
+
+
+def route_path(scope: Scope) -> str:
+    """The path inside jobdeck ("/api/v1/jobs"), whatever prefix it is mounted under: the request's path without
+    the root path a mount (or uvicorn's --root-path) put in front of it."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
 
 
 def _relative_location(name: bytes, value: bytes) -> tuple[bytes, bytes]:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import BeforeValidator
 
 from jobdeck import errors, model
 from jobdeck.query import JobFilter, JobQuery, Order, SortKey
@@ -15,6 +16,20 @@ PAGE_SIZES = (25, 50, 100)
 TEXT = r"^[^\x00-\x1f\x7f]*$"
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+
+
+def _blank_is_absent(value: object) -> object:
+    """The one rule for empty filters, in the page and the API alike: a parameter sent empty (a plain GET form
+    submits every field, `from=` included) means that filter is not set."""
+    if isinstance(value, list):
+        return [v for v in value if v != ""] or None
+    return None if value == "" else value
+
+
+#: A date filter: a day, or an instant.
+When = dt.datetime | dt.date
+#: A filter parameter that may arrive empty.
+Blank = BeforeValidator(_blank_is_absent)
 
 
 def query_params(query: JobQuery, **changes: object) -> dict[str, str | list[str]]:
@@ -60,15 +75,15 @@ def _moment(value: dt.date | dt.datetime | None, *, end: bool, name: str) -> dt.
 
 
 def list_query(
-    tab: Annotated[model.Tab | None, Query(description="general or imports")] = None,
-    status: Annotated[list[model.Status] | None, Query(description="repeat to allow several")] = None,
+    tab: Annotated[model.Tab | None, Blank, Query(description="general or imports")] = None,
+    status: Annotated[list[model.Status] | None, Blank, Query(description="repeat to allow several")] = None,
     type: Annotated[str | None, Query(max_length=100, pattern=TEXT, description="job type name")] = None,
     run_by: Annotated[str | None, Query(max_length=150, pattern=TEXT, description="username")] = None,
     q: Annotated[
         str | None, Query(max_length=200, pattern=TEXT, description="a job id or words of the description")
     ] = None,
-    from_: Annotated[dt.datetime | dt.date | None, Query(alias="from", description="created at or after")] = None,
-    to: Annotated[dt.datetime | dt.date | None, Query(description="created before (a date: up to its end)")] = None,
+    from_: Annotated[When | None, Blank, Query(alias="from", description="created at or after")] = None,
+    to: Annotated[When | None, Blank, Query(description="created before (a date: up to its end)")] = None,
     sort: Annotated[SortKey, Query()] = "id",
     order: Annotated[Order, Query()] = "desc",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,

@@ -14,7 +14,7 @@ from jobdeck import access, errors, model
 from jobdeck.query import JobQuery
 from jobdeck.service import Service, safe_run_at
 from jobdeck.web import api, auth, render
-from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep
+from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep, password_login
 from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
 from jobdeck.web.oidc import oidc_button
 
@@ -35,8 +35,9 @@ COLUMNS = [
 ]
 
 
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def see_other(request: Request, path: str) -> RedirectResponse:
+    """Redirect to one of jobdeck's own paths, under the prefix it is served at."""
+    return RedirectResponse(render.url(request, path), status_code=303)
 
 
 async def form_data(request: Request) -> FormData:
@@ -44,8 +45,8 @@ async def form_data(request: Request) -> FormData:
 
 
 @router.get("/")
-def home() -> Response:
-    return see_other(GRID)
+def home(request: Request) -> Response:
+    return see_other(request, GRID)
 
 
 # -- signing in and out ---------------------------------------------------------------------------
@@ -67,29 +68,29 @@ def _login_page(request: Request, next_url: str, *, error: str = "", status: int
         httponly=True,
         samesite="strict",
         secure=request.app.state.service.settings.secure_cookies,
-        path="/login",
+        path=render.url(request, "/login"),
     )
     return response
 
 
-@router.get("/login")
-def login_form(request: Request, user: OptionalUser, next: str = GRID) -> Response:
-    target = safe_run_at(next) or GRID
+@router.get("/login", dependencies=[Depends(password_login)])
+def login_form(request: Request, user: OptionalUser, next: str = "") -> Response:
+    target = safe_run_at(next) or render.url(request, GRID)
     if user is not None and request.state.session is not None:
-        return see_other(target)
+        return RedirectResponse(target, status_code=303)
     return _login_page(request, target)
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[Depends(password_login)])
 def login(
     request: Request,
     service: ServiceDep,
     username: Annotated[str, Form(max_length=150)],
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=500)] = GRID,
+    next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    target = safe_run_at(next) or GRID
+    target = safe_run_at(next) or render.url(request, GRID)
     if not auth.same_secret(request.cookies.get(auth.LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(request, target, error=errors.CsrfRejected().message, status=403)
     try:
@@ -100,17 +101,19 @@ def login(
         return _login_page(request, target, error=exc.message, status=401)
     except errors.NotAllowed as exc:
         return _login_page(request, target, error=exc.message, status=403)
-    response = see_other(target)
+    response = RedirectResponse(target, status_code=303)
     auth.start_session(request, service.accounts, user, response)
-    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path=render.url(request, "/login"))
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, service: ServiceDep, _user: PageWriter) -> Response:
     service.accounts.end_session(request.state.session.id)
-    response = see_other("/login")
-    response.delete_cookie(auth.session_cookie_name(service.settings), path="/")
+    response = see_other(request, "/login")
+    response.delete_cookie(
+        auth.session_cookie_name(service.settings), path=auth.session_cookie_path(request, service.settings)
+    )
     return response
 
 
@@ -154,6 +157,7 @@ def maintenance(request: Request, user: PageUser, service: ServiceDep) -> Respon
 
 @router.post("/settings/maintenance/start")
 def start_operation(
+    request: Request,
     user: PageWriter,
     service: ServiceDep,
     form: Annotated[FormData, Depends(form_data)],
@@ -167,8 +171,8 @@ def start_operation(
             params[field["name"]] = raw is not None
         elif isinstance(raw, str) and raw.strip():
             params[field["name"]] = _convert(raw.strip(), field["kind"], field["label"])
-    job = service.start_job(user, type, params, run_at="/settings/maintenance")
-    return see_other(f"{GRID}/{job.id}")
+    job = service.start_job(user, type, params, run_at=render.url(request, "/settings/maintenance"))
+    return see_other(request, f"{GRID}/{job.id}")
 
 
 def _convert(raw: str, kind: str, label: str) -> Any:
@@ -194,31 +198,31 @@ def grid(
     context = {
         "nav": "jobs",
         "tab": tab,
-        "tabs": [(t, label, _url(GRID, {"tab": t.value})) for t, label in TABS],
+        "tabs": [(t, label, _url(request, GRID, {"tab": t.value})) for t, label in TABS],
         "jobs": page.items,
         "titles": {t.name: t.title for t in service.registry.all()},
         "types": [t for t in service.registry.all() if t.tab is tab],
         "users": service.accounts.users() if user.is_admin else [],
         "query": query,
-        "columns": [(label, key, _sort_link(query, key)) for label, key in COLUMNS],
+        "columns": [(label, key, _sort_link(request, query, key)) for label, key in COLUMNS],
         "page_sizes": PAGE_SIZES,
-        "next_url": _url(GRID, query_params(query, cursor=page.next_cursor)) if page.next_cursor else None,
-        "first_url": _url(GRID, query_params(query, cursor=None)) if query.cursor else None,
+        "next_url": _url(request, GRID, query_params(query, cursor=page.next_cursor)) if page.next_cursor else None,
+        "first_url": _url(request, GRID, query_params(query, cursor=None)) if query.cursor else None,
         "filtered": query.filter.narrowed,
     }
     return render.page(request, "jobs.html", context)
 
 
-def _sort_link(query: JobQuery, key: str) -> dict[str, str]:
+def _sort_link(request: Request, query: JobQuery, key: str) -> dict[str, str]:
     """The column header's link: sort by this column, flipping the order when it is already the sort."""
     current = query.sort == key
     order = ("asc" if query.order == "desc" else "desc") if current else "desc"
     aria = ("descending" if query.order == "desc" else "ascending") if current else "none"
-    return {"url": _url(GRID, query_params(query, sort=key, order=order, cursor=None)), "aria": aria}
+    return {"url": _url(request, GRID, query_params(query, sort=key, order=order, cursor=None)), "aria": aria}
 
 
-def _url(path: str, params: dict[str, Any]) -> str:
-    return path + "?" + urllib.parse.urlencode(params, doseq=True)
+def _url(request: Request, path: str, params: dict[str, Any]) -> str:
+    return render.url(request, path) + "?" + urllib.parse.urlencode(params, doseq=True)
 
 
 # -- the detail view -------------------------------------------------------------------------------
@@ -234,7 +238,7 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
         "title": detail.title,
         "can_cancel": access.can_cancel(user, job),
         "can_retry": job_type is not None and access.can_retry(user, job, job_type.audience),
-        "back_url": _url(GRID, {"tab": job.tab.value}),
+        "back_url": _url(request, GRID, {"tab": job.tab.value}),
         "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
         "log": detail.log,
     }
@@ -242,35 +246,36 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
 
 
 @router.post(GRID + "/{job_id}/cancel")
-def cancel(job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
+def cancel(request: Request, job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
     service.cancel(user, job_id)
-    return see_other(f"{GRID}/{job_id}")
+    return see_other(request, f"{GRID}/{job_id}")
 
 
 @router.post(GRID + "/{job_id}/retry")
-def retry(job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
+def retry(request: Request, job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
     job = service.retry(user, job_id)
-    return see_other(f"{GRID}/{job.id}")
+    return see_other(request, f"{GRID}/{job.id}")
 
 
 # -- the import page -------------------------------------------------------------------------------
 @router.get("/imports/new")
 def import_form(request: Request, user: PageUser, service: ServiceDep, target: str = "") -> Response:
-    targets = [api.target_body(t) for t in _targets(service)]
+    targets = [api.target_body(t, render.root(request)) for t in _targets(service)]
     chosen = next((t for t in targets if t["name"] == target), targets[0] if targets else None)
     context = {"nav": "imports", "targets": targets, "chosen": chosen, "max_upload_mb": service.settings.max_upload_mb}
     return render.page(request, "import.html", context)
 
 
 def start_import(
+    request: Request,
     user: PageWriter,
     service: ServiceDep,
     file: Annotated[UploadFile, File()],
     target: Annotated[str, Form(max_length=100)],
     on_error: Annotated[str, Form(pattern="^(skip|fail)$")] = "skip",
 ) -> Response:
-    job = api.run_import(service, user, file, target, on_error=on_error, run_at="/imports/new")
-    return see_other(f"{GRID}/{job.id}")
+    job = api.run_import(service, user, file, target, on_error=on_error, run_at=render.url(request, "/imports/new"))
+    return see_other(request, f"{GRID}/{job.id}")
 
 
 # the caller (session, same site) is checked before the upload is read; the form's token after

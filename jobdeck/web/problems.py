@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from jobdeck import errors
-from jobdeck.web import guard, render, schemas
+from jobdeck.web import deps, guard, render, schemas
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def status_of(exc: errors.JobdeckError) -> int:
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return guard.route_path(request.scope).startswith("/api/")
 
 
 def problem(
@@ -87,8 +87,13 @@ def component_schemas() -> dict[str, Any]:
 
 
 def _login_redirect(request: Request) -> Response:
+    """A page nobody is signed in for: jobdeck's login page, or, mounted in a host application, the host's answer."""
+    host = deps.host_sign_in(request)
+    if host is not None and not host.password_login:
+        return host.unauthenticated(request)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urllib.parse.urlencode({"next": target}), status_code=303)
+    login = render.url(request, "/login")
+    return RedirectResponse(login + "?" + urllib.parse.urlencode({"next": target}), status_code=303)
 
 
 async def on_jobdeck_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from jobdeck import model, views
+from jobdeck.web import auth
 
 HERE = pathlib.Path(__file__).parent
 #: Autoescaping on for every template; nothing user-supplied is ever marked safe.
@@ -47,7 +48,28 @@ def file_size(size: int) -> str:
 
 
 templates.env.filters.update(status_label=views.status_label, iso=iso, utc_text=utc_text, file_size=file_size)
-templates.env.globals.update(FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=views.STATUS_LABELS, day=dt.timedelta(days=1))
+
+
+def root(request: Request) -> str:
+    """Where jobdeck's paths start: "" when it is the whole application, the prefix when it is mounted in a host
+    application (or served under a root path)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def url(request: Request, path: str) -> str:
+    """The one way a link, a form's action, a redirect or a cookie path is built from one of jobdeck's own paths
+    ("/settings/maintenance/jobs"), so that it stays right under any prefix."""
+    return root(request) + path
+
+
+@jinja2.pass_context
+def _url_in_template(context: Any, path: str) -> str:
+    return url(context["request"], path)
+
+
+templates.env.globals.update(
+    FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=views.STATUS_LABELS, day=dt.timedelta(days=1), url=_url_in_template
+)
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
@@ -56,6 +78,18 @@ def page(request: Request, name: str, context: dict[str, Any], *, status: int = 
     base = {
         "user": getattr(request.state, "user", None),
         "csrf_token": session.csrf_token if session is not None else "",
+        # a session of jobdeck's own can be ended here; a host application's sign-in is ended by the host
+        "can_sign_out": session is not None and bool(session.id),
     }
     response: Response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    seed = getattr(request.state, "new_csrf_seed", None)
+    if seed:
+        response.set_cookie(
+            auth.CSRF_SEED_COOKIE,
+            seed,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.service.settings.secure_cookies,
+            path=root(request) or "/",
+        )
     return response
