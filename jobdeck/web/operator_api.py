@@ -16,7 +16,7 @@ from jobdeck.web import deps, problems
 from jobdeck.web.api import json_body
 from jobdeck.web.deps import ServiceDep
 
-router = APIRouter(prefix="/api/v1", tags=["operations"], responses=problems.responses(401, 404))
+router = APIRouter(prefix="/api/v1", tags=["operations"], responses=problems.responses(401, 403, 404, 422))
 QueueName = Annotated[str, Path(min_length=1, max_length=64)]
 
 
