@@ -56,6 +56,8 @@ class Operations:
         with self.wiring.db.write() as conn:
             self._state(conn, name)  # an unknown queue is refused before anything is written
             changed = queue_rows.set_paused(conn, name, paused, user.id)
+            if changed and not paused:
+                self.wiring.db.notify_new_work(conn)  # idle workers claim the waiting jobs now, not at their poll
             state = self._state(conn, name)
         if changed:
             log.info("queue %s %s by %s", name, "paused" if paused else "resumed", user.username)

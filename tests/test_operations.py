@@ -102,3 +102,24 @@ def test_the_workers_list_shows_the_running_worker_and_its_job(
     assert (listed.hostname, listed.pid, listed.concurrency) == (worker.hostname, worker.pid, 2)
     assert [(r.job_id, r.type) for r in listed.running] == [(job.id, "t_wait_cancel")]
     service.cancel(admin, job.id)
+
+
+def test_resuming_wakes_an_idle_worker_without_waiting_for_its_poll(
+    service: Service, ops: Operations, admin: model.User
+) -> None:
+    first = service.start_job(None, "noop")
+    idle = service.worker(concurrency=1, poll_seconds=3600)  # after its first turns, only a wake-up moves it
+    thread = threading.Thread(target=idle.run)
+    thread.start()
+    try:
+        # Once the first job shows as completed, the worker has looked for more and waits for an hour.
+        wait_for(lambda: status(service, admin, first.id) is model.Status.COMPLETED, timeout=PATIENCE_S)
+        ops.pause(admin, "default")
+        job = service.start_job(None, "noop")  # its wake-up finds the queue paused
+        time.sleep(5 * POLL_S)
+        assert status(service, admin, job.id) is model.Status.QUEUED
+        ops.resume(admin, "default")
+        wait_for(lambda: status(service, admin, job.id) is model.Status.COMPLETED, timeout=PATIENCE_S)
+    finally:
+        idle.stop(0)
+        thread.join(PATIENCE_S)
