@@ -17,6 +17,7 @@ ROUTES = [
     ("GET", "/api/v1/queues"),
     ("POST", "/api/v1/queues/default/pause"),
     ("POST", "/api/v1/queues/default/resume"),
+    ("POST", "/api/v1/queues/" + "x" * 200 + "/pause"),  # a name an admin would get a 422 for
 ]
 
 
