@@ -51,3 +51,8 @@ def visible_log(user: model.User | None, lines: list[model.LogLine]) -> list[mod
     if user is not None and user.is_admin and not user.disabled:
         return lines
     return [line for line in lines if not line.message.startswith(TRACEBACK)]
+
+
+def can_operate(user: model.User | None) -> bool:
+    """Who sees the workers and queues, and pauses and resumes queues: enabled admins only."""
+    return user is not None and user.is_admin and not user.disabled

@@ -27,6 +27,10 @@ class FileNotFound(JobdeckError):
     """No such file (or you may not see it)."""
 
 
+class QueueNotFound(JobdeckError):
+    """No such queue: no job type runs on it and no job waits or runs on it."""
+
+
 class NotAllowed(JobdeckError):
     """You may not do that."""
 

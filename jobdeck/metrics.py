@@ -21,6 +21,7 @@ from jobdeck.runner import instruments
 from jobdeck.runner.registry import REGISTRY as JOB_TYPES
 from jobdeck.runner.registry import Registry
 from jobdeck.settings import MetricsWorkerLabel
+from jobdeck.store import queues as queue_rows
 from jobdeck.store import stats
 from jobdeck.store.database import Database
 
@@ -69,6 +70,7 @@ class LedgerCollector(Collector):
         oldest = GaugeMetricFamily(
             "jobdeck_oldest_queued_age_seconds", "Age of the oldest job still waiting", labels=["queue"]
         )
+        paused = GaugeMetricFamily("jobdeck_queue_paused", "1 while a queue is paused, else 0", labels=["queue"])
         live = GaugeMetricFamily("jobdeck_workers_live", "Workers that heartbeated within the lease")
         beat = GaugeMetricFamily(
             "jobdeck_worker_heartbeat_age_seconds",
@@ -80,20 +82,24 @@ class LedgerCollector(Collector):
         queues: dict[str, tuple[int, float]] = {t.queue: (0, 0.0) for t in types}
         with db.read() as conn:
             found = stats.census(conn)
+            recorded, paused_now = queue_rows.recorded(conn), queue_rows.paused_names(conn)
         counts.update(found.jobs)
         for (status, job_type), count in sorted(counts.items()):
             jobs.add_metric([status, job_type], count)
         for queue, state in found.queues.items():
             queues[queue] = (state.depth, found.age_s(state.oldest_at))
+        for queue in recorded:
+            queues.setdefault(queue, (0, 0.0))
         for queue, (count, age) in sorted(queues.items()):
             depth.add_metric([queue], count)
             oldest.add_metric([queue], age)
+            paused.add_metric([queue], 1.0 if queue in paused_now else 0.0)
         ages = {worker_id: found.age_s(at) for worker_id, at in found.heartbeats.items()}
         for labels, age in self._worker_ages(ages):
             beat.add_metric(labels, age)
         live.add_metric([], found.live_workers(self._live_within_s))
         zero_counters(self._registry)  # types registered since watch()
-        return [jobs, depth, oldest, live, beat]
+        return [jobs, depth, oldest, paused, live, beat]
 
     def _worker_ages(self, ages: dict[str, float]) -> list[tuple[list[str], float]]:
         """Heartbeat ages under the configured label: one per worker id (a new series at every start), or one

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from jobdeck import model
+from jobdeck.operations import QueueState, WorkerState
 from jobdeck.service import JobDetail
 
 #: What the page and the CLI call each status (the seed's words); storage keeps the lowercase enum values.
@@ -112,3 +113,30 @@ def job_document(detail: JobDetail) -> dict[str, Any]:
     """What `GET /api/v1/jobs/{id}` and `jobdeck jobs show --json` return: the detail view, the job type's
     title (the grid's Job column) and the log lines the reader may see."""
     return {**job_detail(detail), "title": detail.title, "log": [log_line(line) for line in detail.log]}
+
+
+def worker_document(w: WorkerState) -> dict[str, Any]:
+    """What `GET /api/v1/workers` and `jobdeck workers list --json` give for one worker."""
+    return {
+        "id": w.id,
+        "hostname": w.hostname,
+        "pid": w.pid,
+        "concurrency": w.concurrency,
+        "started_at": timestamp(w.started_at),
+        "heartbeat_at": timestamp(w.heartbeat_at),
+        "heartbeat_age_seconds": round(w.heartbeat_age_s, 3),
+        "running": [{"id": r.job_id, "type": r.type, "started_at": timestamp(r.started_at)} for r in w.running],
+    }
+
+
+def queue_document(q: QueueState) -> dict[str, Any]:
+    """What `GET /api/v1/queues` and `jobdeck queues list --json` give for one queue."""
+    return {
+        "name": q.name,
+        "depth": q.depth,
+        "oldest_queued_at": timestamp(q.oldest_at),
+        "oldest_queued_age_seconds": round(q.oldest_age_s, 3),
+        "paused": q.paused,
+        "paused_at": timestamp(q.paused_at),
+        "paused_by": q.paused_by,
+    }

@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"access", "passwords", "accounts", "identity"},
     {"runner"},
     {"imports"},
-    {"wiring", "metrics", "service", "previewing"},
+    {"wiring", "metrics", "service", "previewing", "operations"},
     {"views"},
     {"web", "cli", "demo"},
 ]
@@ -59,6 +59,11 @@ SKIPS: dict[tuple[str, str], str] = {
     ("demo", "service"): "the demo seeds its history through the service",
     ("demo", "runner"): "the demo registers job types",
     ("demo", "imports"): "the demo registers an import target",
+    ("operations", "wiring"): "within the layer: the operator's view works over one process's wiring",
+    ("operations", "store"): "the operator's view reads the workers and queues and pauses queues in the ledger",
+    ("operations", "access"): "only admins may see workers and queues or pause them",
+    ("web", "operations"): "the Workers and Queues pages and API are service calls",
+    ("cli", "operations"): "`jobdeck queues` and `jobdeck workers` are service calls",
 }
 #: Rooms no edge may reach from these rooms, whatever SKIPS says.
 SEALED: dict[str, set[str]] = {"web": {"store"}, "cli": {"store"}}

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from jobdeck import metrics, model
 from jobdeck.service import Service
 from jobdeck.settings import Settings
-from jobdeck.store import workers
+from jobdeck.store import queues, workers
 from jobdeck.store.database import Database
 from jobdeck.web.app import create_app
 from jobdeck.wiring import Wiring
@@ -143,3 +143,12 @@ def test_metrics_show_live_workers_while_one_runs(service: Service) -> None:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     metrics.COLLECTOR._cached = (0.0, [])
+
+
+def test_queue_paused_is_zero_for_every_known_queue_and_one_for_a_paused_one(service: Service) -> None:
+    with service.db.write() as conn:
+        queues.set_paused(conn, "mail", True, None)
+    paused = labelled(scrape_http(service), "jobdeck_queue_paused")
+    assert paused["mail"] == 1
+    assert {t.queue for t in service.registry.all()} <= set(paused)
+    assert {paused[t.queue] for t in service.registry.all()} == {0}

@@ -6,11 +6,13 @@ import click
 
 from jobdeck import errors, settings, wiring
 from jobdeck.cli import db, imports, jobs, logs, serve, users, worker
+from jobdeck.cli import queues as queue_commands
+from jobdeck.cli import workers as worker_commands
 
 #: The commands that use a database that must be there already: only `db upgrade`, `serve` and `worker`
 #: create one, and a command run from the wrong folder must not answer from a new, empty database.
 #: (`db current` answers "none" for a missing database, without creating one.)
-NEED_DATABASE = {("jobs",), ("users",), ("import",)}
+NEED_DATABASE = {("jobs",), ("users",), ("import",), ("queues",), ("workers",)}
 #: The ones that run for long, and say once, at start, which database they use.
 LONG_RUNNING = {("serve",), ("worker",)}
 HELP = {"-h", "--help"}
@@ -52,6 +54,8 @@ def cli(verbose: bool) -> None:
 
 for module in (serve, worker, db, users, jobs, imports):
     module.register(cli)
+queue_commands.register(cli)
+worker_commands.register(cli)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -216,6 +216,17 @@ schedules = sa.Table(
     sa.Column("last_period", Timestamp, nullable=False),
 )
 
+#: A queue's pause: a row once a queue has been paused; no row means running. paused_at and paused_by_id record
+#: the last pause and stay after a resume.
+queues = sa.Table(
+    "queues",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("paused_at", Timestamp),
+    sa.Column("paused_by_id", Id, sa.ForeignKey("users.id", ondelete="SET NULL")),
+)
+
 
 class epoch(FunctionElement[dt.datetime]):
     """1970-01-01 UTC written into the SQL text, never as a bound parameter: the grid sorts an empty time

@@ -14,7 +14,20 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, auth_api, deps, guard, oidc, pages, problems, proxy_auth, render, schemas
+from jobdeck.web import (
+    api,
+    auth_api,
+    deps,
+    guard,
+    oidc,
+    operator_api,
+    operator_pages,
+    pages,
+    problems,
+    proxy_auth,
+    render,
+    schemas,
+)
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -97,6 +110,8 @@ def create_app(service: Service, *, host: deps.HostSignIn | None = None) -> Fast
     app.include_router(api.router)
     app.include_router(preview_api.router)
     app.include_router(pages.router)
+    app.include_router(operator_api.router)
+    app.include_router(operator_pages.router)
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")
     problems.install(app)

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.JobdeckError], int] = {
     errors.UnknownTarget: 404,
     errors.UserNotFound: 404,
     errors.TokenNotFound: 404,
+    errors.QueueNotFound: 404,
     errors.InvalidSort: 422,
     errors.InvalidCursor: 422,
     errors.InvalidParams: 422,

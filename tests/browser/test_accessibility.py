@@ -117,6 +117,8 @@ PAGES = [
     pytest.param("ada", f"{GRID}/{{import}}", id="detail-of-a-completed-import-as-admin"),
     pytest.param("alice", f"{GRID}/{{failed}}", id="detail-of-a-failed-job"),
     pytest.param("alice", f"{GRID}/999999", id="not-found"),
+    pytest.param("ada", "/settings/maintenance/workers", id="workers-as-admin"),
+    pytest.param("ada", "/settings/maintenance/queues", id="queues-as-admin"),
 ]
 
 
@@ -192,3 +194,15 @@ def test_the_login_page_with_a_provider_button_has_no_serious_or_critical_violat
             assert_accessible(page)
         finally:
             context.close()
+
+
+def test_the_queues_page_with_a_paused_queue_has_no_serious_or_critical_violation(people: dict[str, Page]) -> None:
+    page = people["ada"]
+    page.goto("/settings/maintenance/queues")
+    page.get_by_role("button", name="Pause queue default").click()
+    try:
+        expect(page.get_by_role("button", name="Resume queue default")).to_be_visible()
+        assert_accessible(page)
+    finally:
+        page.get_by_role("button", name="Resume queue default").click()
+        expect(page.get_by_role("button", name="Pause queue default")).to_be_visible()

@@ -108,7 +108,7 @@ class World:
         job_id = self.job_for(cell) if cell.target != "-" else 0
         file_id = self.files.get(cell.target, 1)
         path = cell.path.replace("{job_id}", str(job_id)).replace("{file_id}", str(file_id))
-        path = path.replace("{name}", "contacts")
+        path = path.replace("{name}", "default" if "/queues/" in path else "contacts")
         if "{token_id}" in path:
             path = path.replace("{token_id}", str(self.fresh_token(cell)))
         api = path.startswith("/api/")

@@ -32,7 +32,13 @@ CALLS: dict[str, dict[str, Any]] = {
     "/api/v1/imports/preview": {"data": {"target": "contacts"}, "files": {"file": CSV}},
     "/api/v1/auth/token": {"data": {"username": "alice", "password": PASSWORDS["alice"]}},
     "/api/v1/auth/tokens/{token_id}": {"method": "DELETE"},
+    "/api/v1/queues/{name}/pause": {},
+    "/api/v1/queues/{name}/resume": {},
+    "/settings/maintenance/queues/{name}/pause": {"data": {}},
+    "/settings/maintenance/queues/{name}/resume": {"data": {}},
 }
+#: Routes only an admin may call (to anyone else they are missing routes): ada calls them instead of alice.
+ADMIN_ROUTES = {route for route in CALLS if "/queues/" in route}
 ATTACKS = ["no token", "another session's token", "cross-site"]
 
 
@@ -54,6 +60,7 @@ def snapshot(service: Service) -> dict[str, object]:
             "sessions": conn.execute(sa.select(schema.sessions.c.id_hash).order_by(schema.sessions.c.id_hash)).all(),
             "tokens": conn.execute(sa.select(sa.func.count()).select_from(schema.api_tokens)).scalar(),
             "failures": conn.execute(sa.select(schema.login_throttle).order_by(schema.login_throttle.c.key_hash)).all(),
+            "queues": conn.execute(sa.select(schema.queues).order_by(schema.queues.c.name)).all(),
         }
 
 
@@ -71,17 +78,18 @@ def targets(service: Service, alice: model.User, make_job: Callable[..., model.J
 
 
 def _path(route: str, targets: dict[str, int]) -> str:
-    route = route.replace("{token_id}", str(targets["token"]))
+    route = route.replace("{token_id}", str(targets["token"])).replace("{name}", "default")
     return route.replace("{job_id}", str(targets["retry" if route.endswith("retry") else "cancel"]))
 
 
 @pytest.mark.parametrize("route", sorted(CALLS))
 def test_a_forged_request_is_403_and_changes_nothing(
-    app: FastAPI, service: Service, bob: model.User, targets: dict[str, int], route: str
+    app: FastAPI, service: Service, bob: model.User, admin: model.User, targets: dict[str, int], route: str
 ) -> None:
     client = TestClient(app, follow_redirects=False)
     other_token = sign_in(TestClient(app, follow_redirects=False), "bob")
-    valid = csrf_of(client.get("/login").text) if route == "/login" else sign_in(client, "alice")
+    caller = "ada" if route in ADMIN_ROUTES else "alice"
+    valid = csrf_of(client.get("/login").text) if route == "/login" else sign_in(client, caller)
     # The token endpoint takes no ambient credentials: only the cross-site check applies to it.
     attacks = ["cross-site"] if route == "/api/v1/auth/token" else ATTACKS
     for attack in attacks:
@@ -103,10 +111,10 @@ def test_a_forged_request_is_403_and_changes_nothing(
 
 @pytest.mark.parametrize("route", sorted(set(CALLS) - {"/api/v1/auth/token", "/login"}))
 def test_the_same_request_with_the_right_token_goes_through(
-    app: FastAPI, targets: dict[str, int], alice: model.User, route: str
+    app: FastAPI, targets: dict[str, int], alice: model.User, admin: model.User, route: str
 ) -> None:
     client = TestClient(app, follow_redirects=False)
-    token = sign_in(client, "alice")
+    token = sign_in(client, "ada" if route in ADMIN_ROUTES else "alice")
     call = {k: (dict(v) if isinstance(v, dict) else v) for k, v in CALLS[route].items()}
     headers = {"Sec-Fetch-Site": "same-origin"}
     if route.startswith("/api/"):
