@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from typing import Any
+from typing import Any, Literal
 
 
 class Status(enum.StrEnum):
@@ -168,3 +168,20 @@ class Claimed:
 class Page:
     items: list[Job]
     next_cursor: str | None
+
+
+#: What an audit row records: a single action, or the same action over every job matching a filter.
+EventAction = Literal["cancel", "retry", "bulk_cancel", "bulk_retry"]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobEvent:
+    """One entry of a job's audit trail: who did what to it, and when (by the database clock)."""
+
+    id: int
+    job_id: int
+    at: dt.datetime
+    actor_id: int | None  #: None once the user is deleted; `actor` keeps their name
+    actor: str
+    action: EventAction
+    detail: str

@@ -4,9 +4,11 @@ words and the time formats. The web API, the pages and the CLI all take them fro
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from jobdeck import model
+from jobdeck import csvsafe, model
 from jobdeck.service import JobDetail
 
 #: What the page and the CLI call each status (the seed's words); storage keeps the lowercase enum values.
@@ -96,6 +98,7 @@ def job_detail(detail: JobDetail) -> dict[str, Any]:
         "error": job.error,
         "files": [job_file(f) for f in detail.files],
         "subtasks": [subtask(s) for s in detail.subtasks],
+        "events": [event(e) for e in detail.events],
     }
 
 
@@ -112,3 +115,53 @@ def job_document(detail: JobDetail) -> dict[str, Any]:
     """What `GET /api/v1/jobs/{id}` and `jobdeck jobs show --json` return: the detail view, the job type's
     title (the grid's Job column) and the log lines the reader may see."""
     return {**job_detail(detail), "title": detail.title, "log": [log_line(line) for line in detail.log]}
+
+
+#: What the detail view, the API's `events` and `jobdeck jobs show` call each audited action.
+EVENT_LABELS = {
+    "cancel": "Cancelled",
+    "retry": "Retried",
+    "bulk_cancel": "Cancelled (bulk)",
+    "bulk_retry": "Retried (bulk)",
+}
+
+
+def event(e: model.JobEvent) -> dict[str, Any]:
+    """One entry of a job's audit trail: who (`actor`, a username), what (`action`, `detail`) and when (`at`)."""
+    return {"at": timestamp(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
+
+
+#: The grid's columns, in its order: the header of an export.
+EXPORT_COLUMNS = ["Status", "Job ID", "Job", "Description", "Start", "End", "Failed", "Run By"]
+#: Rows written between two chunks of a streamed export.
+EXPORT_CHUNK_ROWS = 200
+
+
+def export_row(job: model.Job, title: str) -> list[csvsafe.Cell]:
+    """A job as one row of the grid's CSV export: the grid's words, ISO 8601 times (empty when unset)."""
+    return [
+        status_label(job.status),
+        job.id,
+        title,
+        job.description,
+        timestamp(job.started_at),
+        timestamp(job.ended_at),
+        timestamp(job.failed_at),
+        job.run_by or "System",
+    ]
+
+
+def export_csv(jobs: Iterable[model.Job], title_of: Callable[[str], str]) -> Iterator[bytes]:
+    """The grid as CSV, chunk by chunk (constant memory whatever the number of jobs): UTF-8 with a byte order
+    mark, every cell protected and quoted by csvsafe."""
+    buffer = io.StringIO()
+    writer = csvsafe.Writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(EXPORT_COLUMNS)
+    for n, job in enumerate(jobs, start=1):
+        writer.writerow(export_row(job, title_of(job.type)))
+        if n % EXPORT_CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")

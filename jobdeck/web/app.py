@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, auth_api, guard, pages, problems, render, schemas
+from jobdeck.web import api, auth_api, bulk_api, guard, pages, problems, render, schemas
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def create_app(service: Service) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(bulk_api.router)  # first: its paths would otherwise be taken for a {job_id}
     app.include_router(auth_api.router)
     app.include_router(api.router)
     app.include_router(preview_api.router)
