@@ -116,6 +116,8 @@ PAGES = [
     pytest.param("ada", f"{GRID}/{{import}}", id="detail-of-a-completed-import-as-admin"),
     pytest.param("alice", f"{GRID}/{{failed}}", id="detail-of-a-failed-job"),
     pytest.param("alice", f"{GRID}/999999", id="not-found"),
+    pytest.param("alice", f"{GRID}/retry?tab=general&status=failed", id="bulk-retry-confirmation"),
+    pytest.param("ada", f"{GRID}/cancel?tab=general&q=no+such+job", id="bulk-cancel-confirmation-of-none"),
 ]
 
 
