@@ -32,6 +32,10 @@ CALLS: dict[str, dict[str, Any]] = {
     "/api/v1/imports/preview": {"data": {"target": "contacts"}, "files": {"file": CSV}},
     "/api/v1/auth/token": {"data": {"username": "alice", "password": PASSWORDS["alice"]}},
     "/api/v1/auth/tokens/{token_id}": {"method": "DELETE"},
+    "/api/v1/jobs/cancel": {"params": {"status": "queued", "confirm": 1}},
+    "/api/v1/jobs/retry": {"params": {"status": "failed", "confirm": 1}},
+    "/settings/maintenance/jobs/cancel": {"params": {"status": "queued"}, "data": {"confirm": "1"}},
+    "/settings/maintenance/jobs/retry": {"params": {"status": "failed"}, "data": {"confirm": "1"}},
 }
 ATTACKS = ["no token", "another session's token", "cross-site"]
 
