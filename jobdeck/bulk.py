@@ -2,19 +2,20 @@
 
 The jobs are the caller's listing, filtered by the one visibility rule inside the query (an administrator's
 matches every job; anyone else's only their own), walked in keyset pages so memory stays bounded whatever
-their number. Each job is then acted on through the single action (Service.cancel, Service.retry): the same
-checks, the same transition, and its own audit entry, marked as part of a bulk action."""
+their number. Each job is then acted on as by the single action: the same checks, the same transition, and
+its own audit entry, marked as part of a bulk action (a retry is Service.retry itself; a cancel is its rule
+and store.audit.cancel, one transaction per page rather than per job)."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import itertools
 from collections.abc import Callable, Iterator
 
 from jobdeck import access, errors, model
 from jobdeck.query import MAX_PAGE, JobQuery
 from jobdeck.service import Service
-from jobdeck.store import listing
+from jobdeck.store import audit, listing
 
 #: Jobs read per page of a walk.
 PAGE = MAX_PAGE
@@ -38,51 +39,67 @@ def count(service: Service, user: model.User, query: JobQuery) -> int:
         return listing.count_jobs(conn, dataclasses.replace(query.filter, visible_to=access.visible_to(user)))
 
 
-def walk(service: Service, user: model.User, query: JobQuery) -> Iterator[model.Job]:
-    """Every job of the caller's listing, in the query's order, one keyset page at a time (the cursor and page
-    size of `query` are ignored). The first page is read now, so a bad query fails before anything is sent."""
+def pages(service: Service, user: model.User, query: JobQuery) -> Iterator[list[model.Job]]:
+    """The caller's listing, one keyset page at a time, in the query's order (its cursor and page size are
+    ignored). The first page is read now, so a bad query fails before anything is sent."""
     start = dataclasses.replace(query, cursor=None, limit=PAGE)
     first = service.list_jobs(user, start)
 
-    def pages() -> Iterator[model.Job]:
+    def rest() -> Iterator[list[model.Job]]:
         page = first
         while True:
-            yield from page.items
+            yield page.items
             if page.next_cursor is None:
                 return
             page = service.list_jobs(user, dataclasses.replace(start, cursor=page.next_cursor))
 
-    return pages()
+    return rest()
 
 
-def _checked(service: Service, user: model.User, query: JobQuery, confirm: int) -> tuple[int, Iterator[model.Job]]:
-    """The matching jobs, newest first, once their number is the one the caller confirmed. Newest first by id,
-    so a job created while the walk runs (above its first page) is never reached by it."""
+def walk(service: Service, user: model.User, query: JobQuery) -> Iterator[model.Job]:
+    """Every job of the caller's listing, in the query's order (see pages)."""
+    return itertools.chain.from_iterable(pages(service, user, query))
+
+
+def _checked(
+    service: Service, user: model.User, query: JobQuery, confirm: int
+) -> tuple[int, Iterator[list[model.Job]]]:
+    """The pages of matching jobs, newest first, once their number is the one the caller confirmed. Newest
+    first by id, so a job created while the walk runs (above its first page) is never reached by it."""
     matched = count(service, user, query)
     if matched != confirm:
         raise errors.CountChanged(matched, confirm)
-    return matched, walk(service, user, dataclasses.replace(query, sort="id", order="desc"))
+    return matched, pages(service, user, dataclasses.replace(query, sort="id", order="desc"))
 
 
 def cancel_all(service: Service, user: model.User, query: JobQuery, confirm: int) -> Outcome:
     """Cancel every queued job the query matches and ask every running one to stop; CountChanged (nothing
-    done) unless `confirm` is the number of jobs it matches."""
-    matched, jobs = _checked(service, user, query, confirm)
+    done) unless `confirm` is the number of jobs it matches. The single Cancel's rule and transition, one
+    transaction per page (a job that finished since its page was read is skipped)."""
+    matched, found = _checked(service, user, query, confirm)
     acted = 0
-    for job in jobs:
-        if access.can_cancel(user, job) and _done(functools.partial(service.cancel, user, job.id, "bulk_cancel")):
-            acted += 1
+    for page in found:
+        with service.db.write() as conn:
+            for job in page:
+                if access.can_cancel(user, job) and audit.cancel(conn, job.id, user, "bulk_cancel") is not None:
+                    acted += 1
     return Outcome(matched, acted, matched - acted)
 
 
 def retry_all(service: Service, user: model.User, query: JobQuery, confirm: int) -> Outcome:
-    """Retry every failed job the query matches, each as a new job, as the single Retry does; CountChanged
-    (nothing done) unless `confirm` is the number of jobs it matches."""
-    matched, jobs = _checked(service, user, query, confirm)
+    """Retry every failed job the query matches, each as a new job, through the single Retry (its rules: a
+    poison job only for an admin, a type the caller may start); CountChanged (nothing done) unless `confirm`
+    is the number of jobs it matches."""
+    matched, found = _checked(service, user, query, confirm)
     acted = 0
-    for job in jobs:
-        if job.status is model.Status.FAILED and _done(functools.partial(service.retry, user, job.id, "bulk_retry")):
-            acted += 1
+    for job in itertools.chain.from_iterable(found):
+        if job.status is not model.Status.FAILED:
+            continue
+        try:
+            service.retry(user, job.id, "bulk_retry")
+        except (errors.InvalidTransition, errors.JobNotFound):
+            continue  # refused by the single action's rules, or gone since its page was read: skipped
+        acted += 1
     return Outcome(matched, acted, matched - acted)
 
 
@@ -91,13 +108,3 @@ ACTIONS: dict[str, Callable[[Service, model.User, JobQuery, int], Outcome]] = {
     "cancel": cancel_all,
     "retry": retry_all,
 }
-
-
-def _done(action: Callable[[], object]) -> bool:
-    """Whether the single action went through; one the job's state refuses (it changed since the listing, or
-    the single action's rules refuse it) is skipped, not an error."""
-    try:
-        action()
-    except (errors.InvalidTransition, errors.JobNotFound):
-        return False
-    return True

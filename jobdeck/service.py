@@ -183,9 +183,8 @@ class Service:
                 f"Job {job_id} is {job.status.value}; only queued or running jobs can be cancelled."
             )
         with self.db.write() as conn:
-            if (after := transitions.request_cancel(conn, job_id)) is None:
+            if audit.cancel(conn, job_id, user, action) is None:
                 raise errors.InvalidTransition(f"Job {job_id} finished before it could be cancelled.")
-            audit.record(conn, job_id, user, action, "" if after is model.Status.CANCELLED else "asked to stop")
             return job_rows.get(conn, job_id)
 
     def retry(self, user: model.User | None, job_id: int, action: model.EventAction = "retry") -> model.Job:

@@ -8,7 +8,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import rows, schema
+from jobdeck.store import rows, schema, transitions
 from jobdeck.store.database import db_now
 
 e = schema.job_events
@@ -37,6 +37,17 @@ def record(
             detail=detail[:DETAIL_MAX_CHARS],
         )
     )
+
+
+def cancel(
+    conn: sa.Connection, job_id: int, actor: model.User | None, action: model.EventAction
+) -> model.Status | None:
+    """Cancel a job (transitions.request_cancel) and record who did, in the caller's transaction: the status
+    after, or None (and nothing recorded) when the job had already finished."""
+    after = transitions.request_cancel(conn, job_id)
+    if after is not None:
+        record(conn, job_id, actor, action, "" if after is model.Status.CANCELLED else "asked to stop")
+    return after
 
 
 def events(conn: sa.Connection, job_id: int) -> list[model.JobEvent]:
