@@ -125,3 +125,14 @@ class DatabaseFailed(JobdeckError):
 
 class DatabaseUnavailable(DatabaseFailed):
     """The database could not be reached for a moment (a restart, a network blip); worth retrying."""
+
+
+class CountChanged(JobdeckError):
+    """The number of matching jobs changed since you were shown it; nothing was done. Look again and confirm."""
+
+    def __init__(self, count: int, confirmed: int) -> None:
+        self.count = count  #: how many jobs match now
+        super().__init__(
+            f"{count} jobs match these filters now, not the {confirmed} you confirmed; nothing was done. "
+            f"Check them again and confirm {count}."
+        )

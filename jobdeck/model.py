@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import re
-from typing import Any
+from typing import Any, Literal
 
 
 class Status(enum.StrEnum):
@@ -184,3 +184,20 @@ def safe_run_at(path: str | None) -> str | None:
     if not path or len(path) > 500 or not _RUN_AT.match(path):
         return None
     return path
+
+
+#: What an audit row records: a single action, or the same action over every job matching a filter.
+EventAction = Literal["cancel", "retry", "bulk_cancel", "bulk_retry"]
+
+
+@dataclasses.dataclass(frozen=True)
+class JobEvent:
+    """One entry of a job's audit trail: who did what to it, and when (by the database clock)."""
+
+    id: int
+    job_id: int
+    at: dt.datetime
+    actor_id: int | None  #: None once the user is deleted; `actor` keeps their name
+    actor: str
+    action: EventAction
+    detail: str

@@ -17,11 +17,14 @@ from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
+from jobdeck.store import audit, listing, transitions
 from jobdeck.store import jobs as job_rows
-from jobdeck.store import listing, transitions
 from jobdeck.store import stats as job_stats
 from jobdeck.store.database import Database
 from jobdeck.wiring import Wiring
+
+#: Who an action is recorded as, and as which action (see store.audit).
+Actor = tuple[model.User | None, model.EventAction]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +36,7 @@ class JobDetail:
     subtasks: list[model.Subtask]
     files: list[model.JobFile]
     log: list[model.LogLine]
+    events: list[model.JobEvent]  #: the audit trail: who cancelled or retried it, and when
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +157,7 @@ class Service:
                 subtasks=job_rows.subtasks(conn, job_id),
                 files=job_rows.files(conn, job_id),
                 log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
+                events=audit.events(conn, job_id),
             )
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:
@@ -165,18 +170,18 @@ class Service:
         return job_file, self.files.open(job_file.storage_key)
 
     # -- acting on jobs ------------------------------------------------------------------------
-    def cancel(self, user: model.User | None, job_id: int) -> model.Job:
+    def cancel(self, user: model.User | None, job_id: int, action: model.EventAction = "cancel") -> model.Job:
         job = self.get_job(user, job_id)
         if not access.can_cancel(user, job):
             raise errors.InvalidTransition(
                 f"Job {job_id} is {job.status.value}; only queued or running jobs can be cancelled."
             )
         with self.db.write() as conn:
-            if transitions.request_cancel(conn, job_id) is None:
+            if audit.cancel(conn, job_id, user, action) is None:
                 raise errors.InvalidTransition(f"Job {job_id} finished before it could be cancelled.")
             return job_rows.get(conn, job_id)
 
-    def retry(self, user: model.User | None, job_id: int) -> model.Job:
+    def retry(self, user: model.User | None, job_id: int, action: model.EventAction = "retry") -> model.Job:
         """A new job with the same type, params and input files; the failed one stays as it was."""
         job = self.get_job(user, job_id)
         job_type = self.registry.get(job.type) if job.type in self.registry else None
@@ -189,7 +194,7 @@ class Service:
         new = job_type.new_job(
             job.params, description=job.description, run_by_id=job.run_by_id, run_at=job.run_at, retry_of=job.id
         )
-        return self._submit(new)
+        return self._submit(new, actor=(user, action))
 
     def stats(self) -> job_stats.Stats:
         """Jobs by status, the oldest queued job, and the workers heard from within a lease."""
@@ -235,12 +240,13 @@ class Service:
             self.files.delete(stored.key)
             raise
 
-    def _submit(self, new: job_rows.NewJob, inputs: Iterable[InputFile] = ()) -> model.Job:
+    def _submit(self, new: job_rows.NewJob, inputs: Iterable[InputFile] = (), actor: Actor | None = None) -> model.Job:
         """Enqueue a job with its input files in one transaction: both are in the ledger, or neither. A retry
-        takes the input files of the job it retries."""
+        takes the input files of the job it retries, and is recorded in that job's trail."""
         with self.db.write() as conn:
             job_id = job_rows.submit(self.db, new, conn)
             if new.retry_of is not None:
+                audit.record(conn, new.retry_of, *(actor or (None, "retry")), f"as job {job_id}")
                 earlier = job_rows.files(conn, new.retry_of)
                 inputs = [*inputs, *(InputFile.of(f) for f in earlier if f.kind is model.FileKind.INPUT)]
             for f in inputs:

@@ -4,9 +4,11 @@ words and the time formats. The web API, the pages and the CLI all take them fro
 from __future__ import annotations
 
 import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from jobdeck import model
+from jobdeck import csvsafe, model
 from jobdeck.operations import QueueState, WorkerState
 from jobdeck.service import JobDetail
 
@@ -97,6 +99,7 @@ def job_detail(detail: JobDetail) -> dict[str, Any]:
         "error": job.error,
         "files": [job_file(f) for f in detail.files],
         "subtasks": [subtask(s) for s in detail.subtasks],
+        "events": [event(e) for e in detail.events],
     }
 
 
@@ -140,3 +143,53 @@ def queue_document(q: QueueState) -> dict[str, Any]:
         "paused_at": timestamp(q.paused_at),
         "paused_by": q.paused_by,
     }
+
+
+#: What the detail view, the API's `events` and `jobdeck jobs show` call each audited action.
+EVENT_LABELS = {
+    "cancel": "Cancelled",
+    "retry": "Retried",
+    "bulk_cancel": "Cancelled (bulk)",
+    "bulk_retry": "Retried (bulk)",
+}
+
+
+def event(e: model.JobEvent) -> dict[str, Any]:
+    """One entry of a job's audit trail: who (`actor`, a username), what (`action`, `detail`) and when (`at`)."""
+    return {"at": timestamp(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
+
+
+#: The grid's columns, in its order: the header of an export.
+EXPORT_COLUMNS = ["Status", "Job ID", "Job", "Description", "Start", "End", "Failed", "Run By"]
+#: Rows written between two chunks of a streamed export.
+EXPORT_CHUNK_ROWS = 200
+
+
+def export_row(job: model.Job, title: str) -> list[csvsafe.Cell]:
+    """A job as one row of the grid's CSV export: the grid's words, ISO 8601 times (empty when unset)."""
+    return [
+        status_label(job.status),
+        job.id,
+        title,
+        job.description,
+        timestamp(job.started_at),
+        timestamp(job.ended_at),
+        timestamp(job.failed_at),
+        job.run_by or "System",
+    ]
+
+
+def export_csv(jobs: Iterable[model.Job], title_of: Callable[[str], str]) -> Iterator[bytes]:
+    """The grid as CSV, chunk by chunk (constant memory whatever the number of jobs): UTF-8 with a byte order
+    mark, every cell protected and quoted by csvsafe."""
+    buffer = io.StringIO()
+    writer = csvsafe.Writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(EXPORT_COLUMNS)
+    for n, job in enumerate(jobs, start=1):
+        writer.writerow(export_row(job, title_of(job.type)))
+        if n % EXPORT_CHUNK_ROWS == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")

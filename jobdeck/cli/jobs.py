@@ -1,4 +1,4 @@
-"""`jobdeck jobs list|show|cancel|retry|enqueue|stats`: the Job Management page on the command line."""
+"""`jobdeck jobs list|show|cancel|retry|export|enqueue|stats`: the Job Management page on the command line."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import rich.console
 import rich.table
 
 from jobdeck import model, views
+from jobdeck.cli import bulk as bulk_cli
 from jobdeck.cli.db import one_line_errors, open_service
 from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
 from jobdeck.service import JobDetail, Service
@@ -160,6 +161,8 @@ def _print_detail(detail: JobDetail) -> None:
         _print(subtasks)
     for line in detail.log:
         click.echo(f"{views.clock(line.at)} {line.level.upper():7} {line.message}")
+    if history := bulk_cli.history_table(detail):
+        _print(history)
 
 
 @jobs_group.command("show")
@@ -178,13 +181,19 @@ def show(job_id: int, as_json: bool, as_user: str | None) -> None:
 
 
 @jobs_group.command("cancel")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=int, required=False)
+@bulk_cli.all_options
 @as_option
 @one_line_errors
-def cancel(job_id: int, as_user: str | None) -> None:
-    """Cancel a queued job, or ask a running one to stop."""
+def cancel(job_id: int | None, every: bool, yes: bool, as_user: str | None, **filters: Any) -> None:
+    """Cancel a queued job, or ask a running one to stop; with --all, every job matching the filters."""
+    target = bulk_cli.chosen(job_id, every, filters)
     with open_service() as service:
-        job = service.cancel(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
+        user = _acting(service, as_user, default=CONSOLE_ADMIN)
+        if target is None:
+            bulk_cli.act_on_all(service, user, "cancel", yes, filters)
+            return
+        job = service.cancel(user, target)
     if job.status is model.Status.CANCELLED:
         click.echo(f"Cancelled job {job.id}.")
     else:
@@ -192,14 +201,24 @@ def cancel(job_id: int, as_user: str | None) -> None:
 
 
 @jobs_group.command("retry")
-@click.argument("job_id", type=int)
+@click.argument("job_id", type=int, required=False)
+@bulk_cli.all_options
 @as_option
 @one_line_errors
-def retry(job_id: int, as_user: str | None) -> None:
-    """Run a failed job again, as a new job with the same type, parameters and input files."""
+def retry(job_id: int | None, every: bool, yes: bool, as_user: str | None, **filters: Any) -> None:
+    """Run a failed job again, as a new job with the same type, parameters and input files; with --all,
+    every failed job matching the filters."""
+    target = bulk_cli.chosen(job_id, every, filters)
     with open_service() as service:
-        job = service.retry(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
+        user = _acting(service, as_user, default=CONSOLE_ADMIN)
+        if target is None:
+            bulk_cli.act_on_all(service, user, "retry", yes, filters)
+            return
+        job = service.retry(user, target)
     click.echo(f"Queued job {job.id} (a retry of {job_id}).")
+
+
+jobs_group.add_command(bulk_cli.export_command(as_option, lambda s, name: _acting(s, name, default=CONSOLE_ADMIN)))
 
 
 def _param(text: str) -> tuple[str, Any]:

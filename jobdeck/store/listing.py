@@ -177,3 +177,13 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
         last = fetched[limit - 1]
         next_cursor = _encode_cursor(sort, order, last._mapping["_sort_key"], last._mapping["id"])
     return model.Page(items=items, next_cursor=next_cursor)
+
+
+def count_jobs(conn: sa.Connection, flt: JobFilter) -> int:
+    """How many jobs a listing with this filter holds over all its pages (the same predicate as list_jobs)."""
+    stmt = (
+        sa.select(sa.func.count())
+        .select_from(j.outerjoin(schema.users, schema.users.c.id == j.c.run_by_id))
+        .where(*_where(flt))
+    )
+    return int(conn.execute(stmt).scalar_one())

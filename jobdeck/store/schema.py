@@ -228,6 +228,22 @@ queues = sa.Table(
 )
 
 
+#: The audit trail: who cancelled or retried a job (alone or in bulk), and when. The actor's name is copied
+#: so the entry still reads right after the user is deleted; the entries go with their job.
+job_events = sa.Table(
+    "job_events",
+    metadata,
+    sa.Column("id", Id, primary_key=True),
+    sa.Column("job_id", Id, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("actor_id", Id, sa.ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    sa.Column("actor", sa.String(150), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Index("ix_job_events_job_id", "job_id", "id"),
+)
+
+
 class epoch(FunctionElement[dt.datetime]):
     """1970-01-01 UTC written into the SQL text, never as a bound parameter: the grid sorts an empty time
     column as this, and a database matches an expression index only against the same constant expression."""

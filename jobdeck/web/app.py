@@ -17,6 +17,7 @@ from jobdeck.service import Service
 from jobdeck.web import (
     api,
     auth_api,
+    bulk_api,
     deps,
     guard,
     oidc,
@@ -106,6 +107,7 @@ def create_app(service: Service, *, host: deps.HostSignIn | None = None) -> Fast
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.include_router(bulk_api.router)  # first: its paths would otherwise be taken for a {job_id}
     app.include_router(auth_api.router)
     app.include_router(api.router)
     app.include_router(preview_api.router)

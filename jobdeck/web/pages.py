@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from jobdeck import access, errors, model
+from jobdeck import access, errors, model, views
 from jobdeck.query import JobQuery
 from jobdeck.service import Service, safe_run_at
 from jobdeck.web import api, auth, render
@@ -209,6 +209,7 @@ def grid(
         "next_url": _url(request, GRID, query_params(query, cursor=page.next_cursor)) if page.next_cursor else None,
         "first_url": _url(request, GRID, query_params(query, cursor=None)) if query.cursor else None,
         "filtered": query.filter.narrowed,
+        "filters_qs": urllib.parse.urlencode(query_params(query, cursor=None), doseq=True),  # export, bulk actions
     }
     return render.page(request, "jobs.html", context)
 
@@ -241,6 +242,7 @@ def job_detail(request: Request, job_id: JobId, user: PageUser, service: Service
         "back_url": _url(request, GRID, {"tab": job.tab.value}),
         "failed_seq": next((s.seq for s in detail.subtasks if s.status is model.SubtaskStatus.FAILED), None),
         "log": detail.log,
+        "event_labels": views.EVENT_LABELS,
     }
     return render.page(request, "job.html", context)
 

@@ -41,6 +41,7 @@ STATUS: dict[type[errors.JobdeckError], int] = {
     errors.LoginThrottled: 429,
     errors.FileTooLarge: 413,
     errors.DatabaseUnreachable: 503,
+    errors.CountChanged: 409,
 }
 #: The media type of every problem answer, sent and declared alike (a client parses the body it was promised).
 MEDIA_TYPE = "application/problem+json"

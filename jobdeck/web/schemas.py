@@ -56,6 +56,13 @@ class LogLineOut(pydantic.BaseModel):
     message: str
 
 
+class JobEventOut(pydantic.BaseModel):
+    at: dt.datetime
+    actor: str  #: the username of who acted (kept after the user is deleted)
+    action: Literal["cancel", "retry", "bulk_cancel", "bulk_retry"]
+    detail: str  #: e.g. "as job 42" for a retry
+
+
 class JobDetailOut(JobSummary):
     title: str  #: the grid's "Job": the job type's title
     run_at: str | None  #: "Job Run At": the relative path of the page the job was started from
@@ -63,6 +70,7 @@ class JobDetailOut(JobSummary):
     files: list[JobFileOut]
     subtasks: list[SubtaskOut]
     log: list[LogLineOut]
+    events: list[JobEventOut]  #: the audit trail, oldest first
 
 
 class JobPage(pydantic.BaseModel):
@@ -137,3 +145,13 @@ class Problem(pydantic.BaseModel):
 
 class Health(pydantic.BaseModel):
     status: Literal["ok"]
+
+
+class JobCount(pydantic.BaseModel):
+    count: int  #: the jobs the caller's listing with these filters holds, over all its pages
+
+
+class BulkOutcome(pydantic.BaseModel):
+    matched: int  #: the jobs the filters matched (the count confirmed)
+    acted: int  #: cancelled (or asked to stop), or retried as new jobs
+    skipped: int  #: not in a state that allows the action

@@ -119,6 +119,8 @@ PAGES = [
     pytest.param("alice", f"{GRID}/999999", id="not-found"),
     pytest.param("ada", "/settings/maintenance/workers", id="workers-as-admin"),
     pytest.param("ada", "/settings/maintenance/queues", id="queues-as-admin"),
+    pytest.param("alice", f"{GRID}/retry?tab=general&status=failed", id="bulk-retry-confirmation"),
+    pytest.param("ada", f"{GRID}/cancel?tab=general&q=no+such+job", id="bulk-cancel-confirmation-of-none"),
 ]
 
 

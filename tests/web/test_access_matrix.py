@@ -20,6 +20,8 @@ CALLERS = ["anonymous", "owner", "other", "admin"]
 USERNAMES = {"owner": "alice", "other": "bob", "admin": "ada"}
 CSV = ("people.csv", b"first_name,last_name,email\nA,B,a@example.com\n", "text/csv")
 MISSING_ID = 987_654
+#: The routes that act on every job a filter matches.
+BULK = {f"{base}/{action}" for base in ("/api/v1/jobs", "/settings/maintenance/jobs") for action in ("cancel", "retry")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,6 +160,10 @@ class World:
             return {"data": {"type": "purge_jobs" if admin_type else "noop"}}
         if path == "/api/v1/jobs":
             return {"json": {"type": "purge_jobs" if admin_type else "noop", "params": {}}}
+        if path in BULK:  # a filter that matches no job, with its count: 0
+            if path.startswith("/api/"):
+                return {"params": {"q": "no such job", "confirm": 0}}
+            return {"params": {"q": "no such job"}, "data": {"confirm": "0"}}
         if path in ("/imports/new", "/api/v1/imports", "/api/v1/imports/preview"):
             return {"data": {"target": "contacts"}, "files": {"file": CSV}}
         return {}

@@ -8,6 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobdeck import model
+from jobdeck.service import Service
+from tests.test_service_retry import stop_its_worker_every_time
 
 MakeJob = Callable[..., model.Job]
 
@@ -99,3 +101,23 @@ def test_acting_on_another_users_job_is_404(
 @pytest.mark.parametrize("job_id", ["0", "-1", "abc", str(2**63)])
 def test_an_impossible_job_id_is_422(client: TestClient, alice_h: dict[str, str], job_id: str) -> None:
     assert client.get(f"/api/v1/jobs/{job_id}", headers=alice_h).status_code == 422
+
+
+def test_an_ordinary_users_retry_of_a_poison_job_is_409_with_the_reason(
+    client: TestClient,
+    service: Service,
+    alice_h: dict[str, str],
+    admin_h: dict[str, str],
+    alice: model.User,
+    make_job: MakeJob,
+) -> None:
+    job = make_job(alice, "t_crash")  # two attempts, each lost with its worker: failed by the reaper
+    stop_its_worker_every_time(service, job)
+    refused = client.post(f"/api/v1/jobs/{job.id}/retry", headers=alice_h)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == (
+        f"Job {job.id} cannot be retried: The worker running this job stopped 2 times "
+        "(last: host-a, pid 4243, no heartbeat within its lease). Only an administrator may retry it."
+    )
+    assert client.post(f"/api/v1/jobs/{job.id}/retry", headers=admin_h).status_code == 202

@@ -36,6 +36,10 @@ CALLS: dict[str, dict[str, Any]] = {
     "/api/v1/queues/{name}/resume": {},
     "/settings/maintenance/queues/{name}/pause": {"data": {}},
     "/settings/maintenance/queues/{name}/resume": {"data": {}},
+    "/api/v1/jobs/cancel": {"params": {"status": "queued", "confirm": 1}},
+    "/api/v1/jobs/retry": {"params": {"status": "failed", "confirm": 1}},
+    "/settings/maintenance/jobs/cancel": {"params": {"status": "queued"}, "data": {"confirm": "1"}},
+    "/settings/maintenance/jobs/retry": {"params": {"status": "failed"}, "data": {"confirm": "1"}},
 }
 #: Routes only an admin may call (to anyone else they are missing routes): ada calls them instead of alice.
 ADMIN_ROUTES = {route for route in CALLS if "/queues/" in route}
