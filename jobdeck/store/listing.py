@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from jobdeck import errors, model
 from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
-from jobdeck.store import rows, schema, search
+from jobdeck.store import expressions, rows, schema, search
 
 j = schema.jobs
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -25,13 +25,13 @@ def _nullable(column: sa.ColumnElement[Any], fallback: Any) -> sa.ColumnElement[
 SORTS: dict[str, sa.ColumnElement[Any]] = {
     "id": j.c.id,
     "type": j.c.type,
-    "description": schema.description_prefix(j.c.description),
+    "description": expressions.description_prefix(j.c.description),
     "status": j.c.status,
     "created_at": j.c.created_at,
     # The same expressions as the sort indexes in schema.TIME_SORT_INDEXES.
-    "started_at": schema.time_or_epoch(j.c.started_at),
-    "ended_at": schema.time_or_epoch(j.c.ended_at),
-    "failed_at": schema.time_or_epoch(j.c.failed_at),
+    "started_at": expressions.time_or_epoch(j.c.started_at),
+    "ended_at": expressions.time_or_epoch(j.c.ended_at),
+    "failed_at": expressions.time_or_epoch(j.c.failed_at),
     "run_by": _nullable(schema.users.c.username, ""),
 }
 TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}

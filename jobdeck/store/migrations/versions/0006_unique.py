@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_unique"
-down_revision = "0005_retries"  # chained after the retries branch merged into this one
+down_revision = "0005_retries"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """audit trail: job_events, who cancelled or retried which job and when
 
 Revision ID: 0007_audit
-Revises: 0004_perf
+Revises: 0006_unique
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_audit"
-down_revision = "0004_perf"
+down_revision = "0006_unique"
 branch_labels = None
 depends_on = None
 

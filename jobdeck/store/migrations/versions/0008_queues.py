@@ -1,7 +1,7 @@
 """queues: which queues are paused, since when and by whom
 
 Revision ID: 0008_queues
-Revises: 0004_perf
+Revises: 0007_audit
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_queues"
-down_revision = "0004_perf"
+down_revision = "0007_audit"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """grid sorts by type, status and description
 
 Revision ID: 0009_sorts
-Revises: 0006_unique
+Revises: 0008_queues
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_sorts"
-down_revision = "0006_unique"
+down_revision = "0008_queues"
 branch_labels = None
 depends_on = None
 
@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_index("ix_jobs_type_sort", "jobs", ["tab", "type", "id"])
     op.create_index("ix_jobs_status_sort", "jobs", ["tab", "status", "id"])
-    # The same expression as schema.description_prefix: a whole description could pass PostgreSQL's
+    # The same expression as expressions.description_prefix: a whole description could pass PostgreSQL's
     # limit for a b-tree entry.
     op.create_index("ix_jobs_description_sort", "jobs", ["tab", sa.text("substr(description, 1, 200)"), "id"])
 
