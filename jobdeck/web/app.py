@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from jobdeck.runner.supervisor import EmbeddedWorkers
 from jobdeck.service import Service
-from jobdeck.web import api, auth_api, guard, pages, problems, render, schemas
+from jobdeck.web import api, auth_api, guard, import_pages, pages, problems, render, schemas
 from jobdeck.web import preview as preview_api
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(api.router)
     app.include_router(preview_api.router)
     app.include_router(pages.router)
+    app.include_router(import_pages.router)
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")
     problems.install(app)
