@@ -92,7 +92,7 @@ class StagedUploads:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         self._keep_latest(session_key(session_id))
-        return self.get(token, user_id=user_id, session_id=session_id)
+        return self._staged(token, record)
 
     def get(self, token: str, *, user_id: int, session_id: str) -> Staged:
         """The upload behind `token` if this session staged it and it has not expired; FileNotFound otherwise."""
@@ -106,6 +106,9 @@ class StagedUploads:
         if self._expired(record):
             self.remove(token)
             raise errors.FileNotFound(GONE)
+        return self._staged(token, record)
+
+    def _staged(self, token: str, record: dict[str, Any]) -> Staged:
         return Staged(
             token=token,
             path=self.root / token / str(record["file"]),
