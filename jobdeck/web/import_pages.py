@@ -105,7 +105,9 @@ def preview_action(
         return _render(request, service, user, found, Choices.of(found.choices), error=exc.message, status=422)
     choices = posted.choices
     if posted.action == "preview" or posted.redetected:
-        store.update(found, choices=choices.as_dict(), check=found.check)
+        # A check made with other choices no longer says what an import would do.
+        unchanged = choices == Choices.of(found.choices)
+        store.update(found, choices=choices.as_dict(), check=found.check if unchanged else None)
         notice = posted.redetected if posted.action != "preview" and posted.redetected else ""
         return see_other(f"/imports/{token}" + (f"?notice={notice}" if notice else ""))
     if not preview.mapping.ok:

@@ -323,3 +323,12 @@ def test_a_file_that_is_not_a_csv_or_xlsx_is_refused_at_the_upload(client: TestC
     )
     assert response.status_code == 422
     assert "is not a file jobdeck imports" in response.text
+
+
+def test_an_empty_upload_shows_why_on_its_preview_page_with_a_way_back(client: TestClient, alice: model.User) -> None:
+    token = upload(client, sign_in(client, "alice"), b"")
+    page = client.get(f"/imports/{token}")
+    assert page.status_code == 422
+    assert "The file is empty." in page.context["error"]  # type: ignore[attr-defined]
+    assert 'href="/imports/new?target=contacts">Upload another file</a>' in page.text
+    assert 'class="preview-form"' not in page.text
