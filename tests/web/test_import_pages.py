@@ -8,9 +8,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import hypothesis
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import strategies as st
 
 from jobdeck import model
 from jobdeck.query import JobFilter, JobQuery
@@ -332,3 +334,30 @@ def test_an_empty_upload_shows_why_on_its_preview_page_with_a_way_back(client: T
     assert "The file is empty." in page.context["error"]  # type: ignore[attr-defined]
     assert 'href="/imports/new?target=contacts">Upload another file</a>' in page.text
     assert 'class="preview-form"' not in page.text
+
+
+FIELD_VALUES = st.one_of(
+    st.sampled_from(["", "0", "3", "51", "-1", "¹", "9" * 40, "\x00", "comma", "utf-16", "Sheet1", "Reach me at"]),
+    st.text(max_size=30),
+)
+
+
+def test_no_posted_preview_form_is_a_server_error(client: TestClient, alice: model.User) -> None:
+    """Whatever a form's fields hold (tampered hidden fields included), the answer is a redirect or a 4xx."""
+    token = upload(client, sign_in(client, "alice"), LETTERHEAD)
+    shown = form_of(client.get(f"/imports/{token}").text)
+
+    @hypothesis.settings(
+        max_examples=40, deadline=None, suppress_health_check=list(hypothesis.HealthCheck), database=None
+    )
+    @hypothesis.given(data=st.data())
+    def post(data: st.DataObject) -> None:
+        fields = dict(shown)
+        for name in [*shown, "action", "map:nickname"]:
+            if name != "csrf_token" and data.draw(st.booleans(), label=f"change {name}"):
+                fields[name] = data.draw(FIELD_VALUES, label=name)
+        fields["action"] = data.draw(st.sampled_from(["preview", "check", fields.get("action", "")]), label="action")
+        response = client.post(f"/imports/{token}", data=fields)
+        assert response.status_code in (303, 404, 422), (fields, response.text[:300])
+
+    post()
