@@ -104,16 +104,20 @@ def preview_action(
     except (errors.InvalidParams, errors.ImportRejected) as exc:
         return _render(request, service, user, found, Choices.of(found.choices), error=exc.message, status=422)
     choices = posted.choices
+    # A check made with other choices no longer says what an import would do.
+    check = found.check if choices == Choices.of(found.choices) else None
     if posted.action == "preview" or posted.redetected:
-        # A check made with other choices no longer says what an import would do.
-        unchanged = choices == Choices.of(found.choices)
-        store.update(found, choices=choices.as_dict(), check=found.check if unchanged else None)
+        store.update(found, choices=choices.as_dict(), check=check)
         notice = posted.redetected if posted.action != "preview" and posted.redetected else ""
         return see_other(f"/imports/{token}" + (f"?notice={notice}" if notice else ""))
+    store.update(found, choices=choices.as_dict(), check=check)
+    found = store.get(token, user_id=user.id, session_id=_session_id(request))
     if not preview.mapping.ok:
-        store.update(found, choices=choices.as_dict(), check=found.check)
         return _render(request, service, user, found, choices, preview=preview, status=422)
-    job = _start(service, user, found, choices, dry_run=posted.action == "check")
+    try:
+        job = _start(service, user, found, choices, dry_run=posted.action == "check")
+    except (errors.InvalidParams, errors.ImportRejected) as exc:
+        return _render(request, service, user, found, choices, preview=preview, error=exc.message, status=422)
     if posted.action == "check":
         store.update(found, choices=choices.as_dict(), check=job.id)
         return see_other(f"/imports/{token}#check")
