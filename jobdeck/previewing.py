@@ -1,4 +1,6 @@
 """Previewing an upload: what importing it would do (encoding, delimiter, sheet, header row, mapping, first rows).
+Without a mapping of the caller's, the one their latest import of the same header into the target used is
+offered again (`mapping_source` says which).
 
 A service operation beside `Service.start_import`: the same permission (whoever may start imports), the same
 upload checks, and nothing stored. The web and the CLI call this; neither reaches the import readers itself.
@@ -6,6 +8,7 @@ upload checks, and nothing stored. The web and the CLI call this; neither reache
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import tempfile
 from typing import BinaryIO
@@ -14,8 +17,9 @@ from jobdeck import errors, model
 from jobdeck.imports import job as import_job
 from jobdeck.imports import preview as previews
 from jobdeck.imports import readers, upload
-from jobdeck.imports.mapping import ColumnMapping
+from jobdeck.imports.mapping import ColumnMapping, match_columns
 from jobdeck.imports.preview import HEAD_ROWS, Preview
+from jobdeck.imports.targets import Target
 from jobdeck.service import Service
 
 __all__ = [
@@ -66,6 +70,19 @@ def preview_upload(
         )
 
 
+def offered_again(service: Service, user: model.User, target: Target, found: Preview) -> Preview:
+    """The preview with the mapping of this user's latest import of the same header into the target, when
+    there is one that still fits; else as detected."""
+    previous = service.previous_mapping(user, target.name, found.header)
+    if previous is None:
+        return found
+    try:
+        remembered = match_columns(target, found.header, previous.mapping)
+    except errors.InvalidParams:  # the target changed since: the automatic mapping stands
+        return found
+    return dataclasses.replace(found, mapping=remembered, mapping_source=f"previous import #{previous.job_id}")
+
+
 def save_upload(
     service: Service, user: model.User, source: BinaryIO, filename: str, target: str, folder: pathlib.Path
 ) -> tuple[str, pathlib.Path]:
@@ -99,7 +116,7 @@ def preview_saved(
     """The preview of an upload kept by `save_upload`, with the user's choices (None: detect)."""
     service.job_type_for(user, import_job.JOB_TYPE)
     chosen = service.import_target(target)
-    return previews.preview(
+    found = previews.preview(
         path,
         filename,
         chosen,
@@ -111,6 +128,9 @@ def preview_saved(
         limits=readers.Limits.from_settings(service.settings),
         fallback=service.settings.import_fallback_encoding,
     )
+    if mapping is not None:
+        return dataclasses.replace(found, mapping_source="given")
+    return offered_again(service, user, chosen, found)
 
 
 def _save(source: BinaryIO, path: pathlib.Path, limit: int) -> None:

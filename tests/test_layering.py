@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"access", "passwords", "accounts"},
     {"runner"},
     {"imports"},
-    {"wiring", "metrics", "service", "previewing"},
+    {"wiring", "metrics", "service", "previewing", "importing"},
     {"views"},
     {"web", "cli", "demo"},
 ]
@@ -45,6 +45,9 @@ SKIPS: dict[tuple[str, str], str] = {
     ("service", "accounts"): "the service hands its callers the accounts of its database",
     ("service", "store"): "the service reads and writes the ledger for every room above it",
     ("service", "files"): "the service stores uploads and streams job files",
+    ("service", "importing"): "within the layer: Service.start_import and previous_mapping live in importing.py",
+    ("importing", "service"): "within the layer: an import is queued as the service queues any job",
+    ("importing", "store"): "the mapping offered again is read from the user's earlier import jobs",
     ("web", "service"): "every route is a service call",
     ("web", "access"): "a page shows only the buttons its reader may use",
     ("web", "accounts"): "signing in, sessions and tokens are the accounts' operations",

@@ -8,6 +8,7 @@ import csv
 import dataclasses
 import functools
 import io
+import itertools
 import pathlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
@@ -185,8 +186,16 @@ def _count_rows(path: pathlib.Path, encoding: str, delimiter: str) -> int:
 
 @contextlib.contextmanager
 def open_csv(
-    path: pathlib.Path, limits: Limits, *, encoding: str | None, delimiter: str | None, fallback: str
+    path: pathlib.Path,
+    limits: Limits,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    fallback: str,
+    header_row: int | None = None,
 ) -> Iterator[Opened]:
+    """The file opened as CSV: its header is record `header_row` (1-based, blank records counted), or the
+    first non-blank one."""
     with open(path, "rb") as f:
         problem = sniff(f.read(512), "file.csv")
     if problem:
@@ -208,16 +217,32 @@ def open_csv(
         reader: Iterator[list[str]] = csv.reader(f, delimiter=delimiter)
         if scan.protected:  # only then: a file without "'=", "'+"… anywhere reads at full speed
             reader = map(csvsafe.unprotect_row, reader)
-        header = next(_csv_rows(reader, limits), None)
-        if header is None:
-            raise errors.ImportRejected("The file is empty: it has no header row.")
+        header = _header_at(reader, limits, header_row)
         yield Opened(
-            header=[cell.strip() for cell in header[1]],
+            header=[cell.strip() for cell in header],
             chunks=functools.partial(_csv_chunks, reader, limits),
             estimated_rows=max(newlines, 1),
             encoding=chosen,
             delimiter=delimiter,
         )
+
+
+def _header_at(reader: Iterator[list[str]], limits: Limits, header_row: int | None) -> list[str]:
+    """The header record, the records above it read past."""
+    if header_row is None:
+        found = next(_csv_rows(reader, limits), None)
+        if found is None:
+            raise errors.ImportRejected("The file is empty: it has no header row.")
+        return found[1]
+    with _readable(limits, lambda: f"Line {header_row:,}"):
+        cells = next(itertools.islice(reader, header_row - 1, None), None)
+    if cells is None:
+        raise errors.ImportRejected(
+            f"The file has fewer than {header_row:,} lines, so line {header_row:,} cannot be the header."
+        )
+    if not any(cells):
+        raise errors.ImportRejected(f"Line {header_row:,} is blank, so it cannot be the header.")
+    return cells
 
 
 def _refuse_nul(f: IO[str], delimiter: str) -> None:

@@ -59,6 +59,17 @@ def check_delimiter(delimiter: str | None) -> str | None:
     return value
 
 
+def check_choices(filename: str, *, sheet: str | int | None, header_row: int | None) -> dict[str, Any]:
+    """The sheet (a name, or a 1-based number) and the header row (1-based) a user chose, checked as far as
+    they can be without the file; None leaves each to detection."""
+    if header_row is not None and (isinstance(header_row, bool) or header_row < 1):
+        raise errors.InvalidParams(f"header_row must be a row number, 1 or more, not {header_row!r}.")
+    chosen = None if sheet is None or not str(sheet).strip() else str(sheet)
+    if chosen is not None and readers.kind_of(filename) != "xlsx":
+        raise errors.InvalidParams("A CSV file has no sheets to choose.")
+    return {"sheet": chosen, "header_row": header_row}
+
+
 def check_content(head: bytes, filename: str) -> None:
     """Refuse a file whose first bytes show it is something else (an image, a ZIP named .csv, an .xls)."""
     problem = readers.sniff(head, filename)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import pathlib
 import zipfile
 import zlib
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import extent, readers
+from jobdeck.imports import extent, readers, sheets
 from jobdeck.imports.readers import Limits, Opened
 
 
@@ -51,40 +52,71 @@ def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
         raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
 
 
+def sheet_names(path: pathlib.Path) -> list[str]:
+    """The workbook's sheet names, in order, read from its XML (calamine does not open it)."""
+    with sheets.readable("the archive"), zipfile.ZipFile(path) as archive:
+        return list(sheets.sheet_parts(archive))
+
+
+def _check_chosen(path: pathlib.Path, sheet: str, limits: Limits) -> None:
+    """The chosen sheet's extent, read from its XML before calamine allocates it."""
+    with sheets.readable("the archive"), zipfile.ZipFile(path) as archive:
+        part = sheets.sheet_parts(archive).get(sheet)
+        if part is None:
+            raise errors.ImportRejected(f"The sheet {sheet!r} cannot be read: the workbook does not say where it is.")
+        sheets.check_sheet(archive, sheet, part, limits)
+
+
 @contextlib.contextmanager
-def open_xlsx(path: pathlib.Path, limits: Limits) -> Iterator[Opened]:
+def open_xlsx(
+    path: pathlib.Path, limits: Limits, *, sheet: str | None = None, header_row: int | None = None
+) -> Iterator[Opened]:
+    """The sheet named `sheet` (the first one by default), its header on sheet row `header_row` (1-based) or,
+    by default, on its first non-blank row."""
     import python_calamine
 
     check_xlsx(path, limits)
+    if sheet is not None:
+        _check_chosen(path, sheet, limits)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        raw = iter(sheet.iter_rows())
+        opened = workbook.get_sheet_by_index(0) if sheet is None else workbook.get_sheet_by_name(sheet)
+        raw = iter(opened.iter_rows())
     except Exception as exc:  # calamine raises its own hierarchy and plain ValueErrors
         raise errors.ImportRejected(f"The file cannot be imported: it is not a readable XLSX file ({exc}).") from None
     try:
-        if sheet.height - 1 > limits.max_rows:
+        if opened.height - 1 > limits.max_rows:
             raise errors.ImportRejected(
-                f"The sheet has {sheet.height - 1:,} rows, over the limit of {limits.max_rows:,} "
+                f"The sheet has {opened.height - 1:,} rows, over the limit of {limits.max_rows:,} "
                 "(JOBDECK_IMPORT_MAX_ROWS)."
             )
-        header: list[str] | None = None
-        offset = 0
-        for offset, cells in enumerate(raw, start=1):  # noqa: B007 - offset is the header's row after the loop
-            if any(c not in (None, "") for c in cells):
-                header = [xlsx_cell(c).strip() for c in cells]
-                break
-        if header is None:
-            raise errors.ImportRejected("The file is empty: its first sheet has no header row.")
-        while header and not header[-1]:
-            header.pop()
+        header = _header(raw, header_row, sheet)
+        offset = header_row or 1
         yield Opened(
             header=header,
             chunks=lambda size: readers.chunked(_xlsx_rows(raw, limits), size),
-            estimated_rows=max(sheet.height - offset, 1),
+            estimated_rows=max(opened.height - offset, 1),
         )
     finally:
         workbook.close()
+
+
+def _header(raw: Iterator[list[Any]], header_row: int | None, sheet: str | None) -> list[str]:
+    """The header's cells, the rows above it read past (calamine's rows start at the sheet's row 1)."""
+    cells: list[Any] | None = None
+    if header_row is None:
+        cells = next((c for c in raw if any(v not in (None, "") for v in c)), None)
+    else:
+        cells = next(itertools.islice(raw, header_row - 1, None), None)
+    header = [xlsx_cell(c).strip() for c in cells or ()]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        name = "its first sheet" if sheet is None else f"the sheet {sheet!r}"
+        if header_row is None:
+            raise errors.ImportRejected(f"The file is empty: {name} has no header row.")
+        raise errors.ImportRejected(f"Row {header_row:,} of {name} is blank, so it cannot be the header.")
+    return header
 
 
 def _xlsx_rows(raw: Iterator[list[Any]], limits: Limits) -> Iterator[tuple[int, list[str]]]:

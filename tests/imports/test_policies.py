@@ -173,7 +173,11 @@ def test_the_upload_is_the_jobs_input_file(importer: Service, uploader: model.Us
         "on_error": "skip",
         "dry_run": False,
         "encoding": None,
-        "delimiter": None,
+        "delimiter": ",",
+        "sheet": None,
+        "header_row": 1,
+        "mapping": {c: c for c in ("first_name", "last_name", "email", "phone", "company", "country", "created_on")},
+        "header": ["first_name", "last_name", "email", "phone", "company", "country", "created_on"],
     }
     assert (job.type, job.tab, job.description, job.run_at) == (
         "import",
