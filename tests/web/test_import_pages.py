@@ -361,3 +361,16 @@ def test_no_posted_preview_form_is_a_server_error(client: TestClient, alice: mod
         assert response.status_code in (303, 404, 422), (fields, response.text[:300])
 
     post()
+
+
+def test_the_mapping_of_an_earlier_import_of_the_same_header_is_offered_again(
+    client: TestClient, service: Service, alice: model.User
+) -> None:
+    token = upload(client, sign_in(client, "alice"), LETTERHEAD)
+    submit(client, token, "preview", header_row="3")
+    job_id = int(submit(client, token, "import", **{"map:email": "Reach me at"}).headers["location"].rsplit("/", 1)[1])
+    again = upload(client, sign_in(client, "alice"), LETTERHEAD)
+    submit(client, again, "preview", header_row="3")
+    page = client.get(f"/imports/{again}")
+    assert form_of(page.text)["map:email"] == "Reach me at"
+    assert f"This is the mapping of your previous import #{job_id}, a file with the same header" in page.text
