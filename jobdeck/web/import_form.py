@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,7 +100,8 @@ def _text(form: FormData, name: str, limit: int = 200) -> str:
 def header_row_of(text: str) -> int | None:
     if not text:
         return None
-    if not text.isdigit() or not 1 <= int(text) <= previewing.HEAD_ROWS:
+    # ASCII digits only: str.isdigit() also takes "¹", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,4}", text) or not 1 <= int(text) <= previewing.HEAD_ROWS:
         raise errors.InvalidParams(
             f"The header row must be a row number from 1 to {previewing.HEAD_ROWS}, not {text[:20]!r}."
         )

@@ -158,6 +158,7 @@ def test_a_mapping_chosen_by_the_user_is_kept_for_the_next_preview(client: TestC
         ({"header_row": "2"}, "Row 2 is blank"),
         ({"header_row": "99"}, "The header row must be a row number from 1 to 50"),
         ({"header_row": "three"}, "The header row must be a row number"),
+        ({"header_row": "¹"}, "The header row must be a row number"),
         ({"encoding": "no-such-codec"}, "Unknown encoding"),
         ({"delimiter": "x"}, "The delimiter must be comma, semicolon, tab or pipe"),
         ({"sheet": "Data"}, "A CSV file has no sheets"),
