@@ -54,7 +54,9 @@ def preview_upload(
         path = pathlib.Path(folder) / ("upload" + pathlib.PurePath(name).suffix.lower())
         _save(source, path, limit)
         with open(path, "rb") as f:
-            upload.check_content(f.read(4096), name)
+            head = f.read(4096)
+            f.seek(0)
+            upload.check_content(head, name, iter(lambda: f.read(1024 * 1024), b""))
         found = previews.preview(
             path,
             name,
