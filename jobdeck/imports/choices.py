@@ -44,6 +44,11 @@ def resolve(
     here. Without one, a file that cannot be read yet is left to the job, which fails naming the problem, as
     it names any problem of the rest of the file."""
     chose = mapping is not None or sheet is not None or header_row is not None
+    if not chose and readers.is_xlsx(filename):
+        # Reading a workbook means calamine holding a whole sheet: without a choice to check, that is left to
+        # the job's capped child, as for a hostile workbook it must be. (A preview the user chose from has
+        # read it already, under the same checks.)
+        return {}, None
     try:
         found = previews.preview(
             path,
