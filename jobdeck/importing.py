@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from jobdeck import model
-from jobdeck.imports import choices, upload
+from jobdeck.imports import choices
 from jobdeck.imports import job as import_job
 from jobdeck.query import JobFilter, JobQuery
 from jobdeck.store import jobs as job_rows
@@ -70,11 +70,9 @@ def start_import(
         mapping=mapping,
         sheet=sheet,
         header_row=header_row,
-    ) as (name, params, stored):
+    ) as (name, params, stored, content_type):
         new = job_type.new_job(params, run_by_id=user.id, run_at=safe_run_at(run_at))
-        return service._submit(
-            new, [InputFile(name, upload.content_type(name), stored.size, stored.sha256, stored.key)]
-        )
+        return service._submit(new, [InputFile(name, content_type, stored.size, stored.sha256, stored.key)])
 
 
 def previous_mapping(service: Service, user: model.User, target: str, header: Sequence[str]) -> PreviousMapping | None:

@@ -96,7 +96,9 @@ def save_upload(
     path = folder / ("upload" + pathlib.PurePath(name).suffix.lower())
     _save(source, path, service.settings.max_upload_mb * 1024 * 1024)
     with open(path, "rb") as f:
-        upload.check_content(f.read(4096), name)
+        head = f.read(4096)
+        f.seek(0)
+        upload.check_content(head, name, iter(lambda: f.read(1024 * 1024), b""))
     return name, path
 
 

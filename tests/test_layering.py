@@ -39,6 +39,7 @@ SKIPS: dict[tuple[str, str], str] = {
     ("previewing", "imports"): "a preview reads the head of an upload with the import's readers",
     ("metrics", "runner"): "every registered job type gets its zero samples, and the workers' counters live there",
     ("web", "previewing"): "POST /api/v1/imports/preview is a service call",
+    ("cli", "previewing"): "`jobdeck import --preview` is a service call",
     ("service", "runner"): "the service starts jobs of registered job types",
     ("service", "access"): "the service checks every read and action against the visibility rule",
     ("accounts", "passwords"): "within the layer: accounts hash and verify passwords",

@@ -36,13 +36,19 @@ def resolve(
     sheet: str | None,
     header_row: int | None,
     mapping: dict[str, str | None] | None,
-) -> dict[str, Any]:
-    """The import params the stored upload's head decides: sheet, delimiter, header row, header and mapping.
+) -> tuple[dict[str, Any], str | None]:
+    """The import params the stored upload's head decides (sheet, delimiter, header row, header and mapping),
+    and the encoding a CSV was read in.
 
     With a choice of the user's (a mapping, a sheet, a header row), a file that does not honour it is refused
     here. Without one, a file that cannot be read yet is left to the job, which fails naming the problem, as
     it names any problem of the rest of the file."""
     chose = mapping is not None or sheet is not None or header_row is not None
+    if not chose and readers.is_xlsx(filename):
+        # Reading a workbook means calamine holding a whole sheet: without a choice to check, that is left to
+        # the job's capped child, as for a hostile workbook it must be. (A preview the user chose from has
+        # read it already, under the same checks.)
+        return {}, None
     try:
         found = previews.preview(
             path,
@@ -59,11 +65,11 @@ def resolve(
     except errors.ImportRejected:
         if chose:
             raise
-        return {}
+        return {}, None
     if not found.mapping.ok:
         if chose:
             raise errors.InvalidParams("The column mapping cannot be used: " + " ".join(found.mapping.errors))
-        return {}  # the job fails naming the problem, with the encoding it read the file in
+        return {}, found.encoding  # the job fails naming the problem, with the encoding it read the file in
     resolved: dict[str, Any] = {
         "header_row": found.header_row,
         "header": list(found.header),
@@ -73,7 +79,7 @@ def resolve(
         resolved["sheet"] = found.sheet
     if found.delimiter is not None:
         resolved["delimiter"] = found.delimiter
-    return resolved
+    return resolved, found.encoding
 
 
 @contextlib.contextmanager
@@ -89,8 +95,9 @@ def stored_upload(
     mapping: dict[str, str | None] | None,
     sheet: str | int | None,
     header_row: int | None,
-) -> Iterator[tuple[str, dict[str, Any], files.StoredFile]]:
-    """The upload stored and the import's params settled: (the cleaned name, the params, the stored file).
+) -> Iterator[tuple[str, dict[str, Any], files.StoredFile, str]]:
+    """The upload stored and the import's params settled: (the cleaned name, the params, the stored file, its
+    content type: a CSV's names the charset it was read in, so that it downloads as it was uploaded).
 
     `options` are on_error, dry_run, encoding and delimiter; `validate` is the job type's params check, made
     before the upload is stored and again once the params are complete. The stored file is deleted when the
@@ -102,7 +109,7 @@ def stored_upload(
     stored = upload.store(file_store, source, name, settings.max_upload_mb)
     try:
         with file_store.local_path(stored.key) as path:
-            params |= resolve(
+            settled, encoding = resolve(
                 path,
                 settings,
                 name,
@@ -112,7 +119,8 @@ def stored_upload(
                 mapping=mapping,
                 **picked,
             )
-        yield name, validate(params), stored
+        params |= settled
+        yield name, validate(params), stored, upload.content_type(name, encoding)
     except BaseException:
         file_store.delete(stored.key)
         raise

@@ -69,7 +69,9 @@ def get_job(job_id: JobId, user: ApiUser, service: ServiceDep) -> Any:
 def download(job_id: JobId, file_id: FileId, user: ApiUser, service: ServiceDep) -> Response:
     """A job's file (input, output or error report), always as an attachment under a server-chosen name."""
     job_file, chunks = service.open_file(user, job_id, file_id)
-    content_type = job_file.content_type if job_file.content_type in SERVED_TYPES else "application/octet-stream"
+    # A text file keeps the charset it was read in ("text/csv; charset=utf-16"): it downloads as it was uploaded.
+    media_type = job_file.content_type.split(";", 1)[0].strip()
+    content_type = job_file.content_type if media_type in SERVED_TYPES else "application/octet-stream"
     headers = {
         "Content-Disposition": content_disposition(job_file.name, job_file.id),
         "Content-Length": str(job_file.size),

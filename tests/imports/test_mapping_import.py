@@ -78,7 +78,9 @@ def test_data_on_the_second_sheet_under_a_title_is_found(run_import: RunImport, 
     result = run_import(data, filename="contacts.xlsx")
     assert result.status is model.Status.COMPLETED, result.job.error
     assert contacts(importer) == [("ada@example.com", "Ada", None)]
-    assert (result.job.params["sheet"], result.job.params["header_row"]) == ("Data", 3)
+    assert result.detail.log[0].message.startswith(
+        "Reading contacts.xlsx as the sheet 'Data' of the workbook, the header on row 3;"
+    )
 
 
 def test_a_sheet_chosen_by_number_and_a_header_row_are_read(run_import: RunImport, importer: Service) -> None:

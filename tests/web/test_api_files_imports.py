@@ -240,3 +240,23 @@ def test_a_mapping_or_choice_the_file_cannot_honour_is_a_422_naming_it(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert named in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("data", "charset"),
+    [
+        ("Prénom;Nom;Courriel\nJosé;Núñez;jose@example.com\n".encode("cp1252"), "windows-1252"),
+        ("first_name,last_name,email\nZoë,Ødegaard,zoe@example.com\n".encode("utf-16"), "utf-16"),
+        (CONTACTS.encode(), "utf-8"),
+    ],
+)
+def test_the_input_file_downloads_with_the_charset_it_was_read_in(
+    client: TestClient, alice_h: dict[str, str], data: bytes, charset: str
+) -> None:
+    response: Any = upload(client, alice_h, data)
+    assert response.status_code == 202, response.text
+    detail = client.get(response.headers["location"], headers=alice_h).json()
+    [uploaded] = detail["files"]
+    download = client.get(uploaded["download_url"], headers=alice_h)
+    assert download.headers["content-type"] == f"text/csv; charset={charset}"
+    assert download.content == data
