@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import extent, readers, sheets
+from jobdeck.imports import readers, sheets
 from jobdeck.imports.readers import Limits, Opened
 
 
@@ -35,9 +35,9 @@ def xlsx_cell(value: object) -> str:
     return str(value)
 
 
-def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
-    """Refuse a ZIP bomb before anything unpacks it (the sum of the declared uncompressed sizes), then a
-    first sheet whose extent is beyond the row or column limit before calamine allocates it."""
+def check_xlsx(path: pathlib.Path, limits: Limits, sheet: str | None = None) -> None:
+    """Refuse a ZIP bomb before anything unpacks it (the sum of the declared uncompressed sizes), then a sheet
+    (`sheet`, else the first) whose extent is beyond the limits, before calamine allocates it."""
     try:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
@@ -47,7 +47,18 @@ def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
                     f"{limits.max_xlsx_uncompressed_bytes // 1024 // 1024:,} MB "
                     "(JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB)."
                 )
-            extent.check_extent(archive, limits)
+            parts = sheets.sheet_parts(archive)
+            name = sheet if sheet is not None else next(iter(parts), None)
+            if name is not None and name in parts:
+                sheets.check_sheet(archive, name, parts[name], limits)
+            elif name is not None:
+                raise errors.ImportRejected(
+                    f"The sheet {name!r} cannot be read: the workbook does not say where it is."
+                )
+            else:  # no sheet the workbook lists: whatever calamine might open is measured
+                for part in archive.namelist():
+                    if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+                        sheets.check_sheet(archive, part, part, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
         raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
 
@@ -58,15 +69,6 @@ def sheet_names(path: pathlib.Path) -> list[str]:
         return list(sheets.sheet_parts(archive))
 
 
-def _check_chosen(path: pathlib.Path, sheet: str, limits: Limits) -> None:
-    """The chosen sheet's extent, read from its XML before calamine allocates it."""
-    with sheets.readable("the archive"), zipfile.ZipFile(path) as archive:
-        part = sheets.sheet_parts(archive).get(sheet)
-        if part is None:
-            raise errors.ImportRejected(f"The sheet {sheet!r} cannot be read: the workbook does not say where it is.")
-        sheets.check_sheet(archive, sheet, part, limits)
-
-
 @contextlib.contextmanager
 def open_xlsx(
     path: pathlib.Path, limits: Limits, *, sheet: str | None = None, header_row: int | None = None
@@ -75,9 +77,7 @@ def open_xlsx(
     by default, on its first non-blank row."""
     import python_calamine
 
-    check_xlsx(path, limits)
-    if sheet is not None:
-        _check_chosen(path, sheet, limits)
+    check_xlsx(path, limits, sheet)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
         opened = workbook.get_sheet_by_index(0) if sheet is None else workbook.get_sheet_by_name(sheet)
