@@ -1,4 +1,6 @@
 """Previewing an upload: what importing it would do (encoding, delimiter, sheet, header row, mapping, first rows).
+Without a mapping of the caller's, the one their latest import of the same header into the target used is
+offered again (`mapping_source` says which).
 
 A service operation beside `Service.start_import`: the same permission (whoever may start imports), the same
 upload checks, and nothing stored. The web and the CLI call this; neither reaches the import readers itself.
@@ -6,6 +8,7 @@ upload checks, and nothing stored. The web and the CLI call this; neither reache
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 import tempfile
 from typing import BinaryIO
@@ -14,11 +17,20 @@ from jobdeck import errors, model
 from jobdeck.imports import job as import_job
 from jobdeck.imports import preview as previews
 from jobdeck.imports import readers, upload
-from jobdeck.imports.mapping import ColumnMapping
+from jobdeck.imports.mapping import ColumnMapping, match_columns
 from jobdeck.imports.preview import HEAD_ROWS, Preview
+from jobdeck.imports.targets import Target
 from jobdeck.service import Service
 
-__all__ = ["HEAD_ROWS", "ColumnMapping", "Preview", "delimiter_name", "preview_upload"]
+__all__ = [
+    "HEAD_ROWS",
+    "ColumnMapping",
+    "Preview",
+    "delimiter_name",
+    "preview_saved",
+    "preview_upload",
+    "save_upload",
+]
 
 
 def delimiter_name(delimiter: str | None) -> str | None:
@@ -40,29 +52,87 @@ def preview_upload(
     mapping: dict[str, str | None] | None = None,
 ) -> Preview:
     """What importing `source` into `target` would do; refused as `start_import` would refuse it."""
-    service.job_type_for(user, import_job.JOB_TYPE)  # previewing is for those who may import
-    chosen = service.import_target(target)
-    name = upload.clean_filename(filename)
-    chosen_encoding = upload.check_encoding(encoding)
-    chosen_delimiter = upload.check_delimiter(delimiter)
-    limit = service.settings.max_upload_mb * 1024 * 1024
+    upload.check_encoding(encoding)  # a bad option is refused before the upload is read
+    upload.check_delimiter(delimiter)
     with tempfile.TemporaryDirectory(prefix="jobdeck-preview-") as folder:
-        path = pathlib.Path(folder) / ("upload" + pathlib.PurePath(name).suffix.lower())
-        _save(source, path, limit)
-        with open(path, "rb") as f:
-            upload.check_content(f.read(4096), name)
-        return previews.preview(
+        name, path = save_upload(service, user, source, filename, target, pathlib.Path(folder))
+        return preview_saved(
+            service,
+            user,
             path,
             name,
-            chosen,
-            encoding=chosen_encoding,
-            delimiter=chosen_delimiter,
-            sheet=sheet or None,
+            target,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
             header_row=header_row,
             mapping=mapping,
-            limits=readers.Limits.from_settings(service.settings),
-            fallback=service.settings.import_fallback_encoding,
         )
+
+
+def offered_again(service: Service, user: model.User, target: Target, found: Preview) -> Preview:
+    """The preview with the mapping of this user's latest import of the same header into the target, when
+    there is one that still fits; else as detected."""
+    previous = service.previous_mapping(user, target.name, found.header)
+    if previous is None:
+        return found
+    try:
+        remembered = match_columns(target, found.header, previous.mapping)
+    except errors.InvalidParams:  # the target changed since: the automatic mapping stands
+        return found
+    return dataclasses.replace(found, mapping=remembered, mapping_source=f"previous import #{previous.job_id}")
+
+
+def save_upload(
+    service: Service, user: model.User, source: BinaryIO, filename: str, target: str, folder: pathlib.Path
+) -> tuple[str, pathlib.Path]:
+    """Keep an upload in `folder` to preview it (once or many times): its cleaned name and where it is.
+
+    Refused as `start_import` would refuse it: the caller may not import, the target is unknown, the name is
+    not a CSV or XLSX, the file is over the upload limit or its first bytes show it is something else."""
+    service.job_type_for(user, import_job.JOB_TYPE)  # previewing is for those who may import
+    service.import_target(target)
+    name = upload.clean_filename(filename)
+    path = folder / ("upload" + pathlib.PurePath(name).suffix.lower())
+    _save(source, path, service.settings.max_upload_mb * 1024 * 1024)
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        f.seek(0)
+        upload.check_content(head, name, iter(lambda: f.read(1024 * 1024), b""))
+    return name, path
+
+
+def preview_saved(
+    service: Service,
+    user: model.User,
+    path: pathlib.Path,
+    filename: str,
+    target: str,
+    *,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    mapping: dict[str, str | None] | None = None,
+) -> Preview:
+    """The preview of an upload kept by `save_upload`, with the user's choices (None: detect)."""
+    service.job_type_for(user, import_job.JOB_TYPE)
+    chosen = service.import_target(target)
+    found = previews.preview(
+        path,
+        filename,
+        chosen,
+        encoding=upload.check_encoding(encoding),
+        delimiter=upload.check_delimiter(delimiter),
+        sheet=sheet or None,
+        header_row=header_row,
+        mapping=mapping,
+        limits=readers.Limits.from_settings(service.settings),
+        fallback=service.settings.import_fallback_encoding,
+    )
+    if mapping is not None:
+        return dataclasses.replace(found, mapping_source="given")
+    return offered_again(service, user, chosen, found)
 
 
 def _save(source: BinaryIO, path: pathlib.Path, limit: int) -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
-from jobdeck import access, accounts, errors, model
+from jobdeck import access, accounts, errors, importing, model
 from jobdeck.files import FileStore
-from jobdeck.imports import job as import_job
 from jobdeck.imports import targets as target_registry
-from jobdeck.imports import upload
 from jobdeck.model import safe_run_at as safe_run_at  # the one rule for a page path, used by the edges too
 from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
@@ -210,35 +208,10 @@ class Service:
         """The import target of this name; UnknownTarget otherwise."""
         return target_registry.TARGETS.get(name)
 
-    def start_import(
-        self,
-        user: model.User,
-        source: BinaryIO,
-        filename: str,
-        target: str,
-        *,
-        on_error: str = "skip",
-        dry_run: bool = False,
-        encoding: str | None = None,
-        delimiter: str | None = None,
-        run_at: str | None = "/imports/new",
-    ) -> model.Job:
-        """Store an upload and queue its import, the file recorded as the job's Input File in the same transaction."""
-        chosen = self.import_target(target)
-        name = upload.clean_filename(filename)
-        job_type = self.job_type_for(user, import_job.JOB_TYPE)
-        options = upload.import_params(
-            chosen.name, name, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
-        )
-        new = job_type.new_job(job_type.validate_params(options), run_by_id=user.id, run_at=safe_run_at(run_at))
-        stored = upload.store(self.files, source, name, self.settings.max_upload_mb)
-        try:
-            return self._submit(
-                new, [InputFile(name, upload.content_type(name), stored.size, stored.sha256, stored.key)]
-            )
-        except BaseException:
-            self.files.delete(stored.key)
-            raise
+    #: Store an upload and queue its import, its mapping, sheet and header row checked first; and the mapping a
+    #: user's earlier import of the same header used (importing.py holds both).
+    start_import = importing.start_import
+    previous_mapping = importing.previous_mapping
 
     def _submit(self, new: job_rows.NewJob, inputs: Iterable[InputFile] = (), actor: Actor | None = None) -> model.Job:
         """Enqueue a job with its input files in one transaction: both are in the ledger, or neither. A retry

@@ -91,7 +91,7 @@ def subtask(s: model.Subtask) -> dict[str, Any]:
 
 
 def job_detail(detail: JobDetail) -> dict[str, Any]:
-    """JobSummary plus where it was started, its error, files and subtasks."""
+    """JobSummary plus where it was started, its error, files and subtasks, and an import's column mapping."""
     job = detail.job
     return {
         **job_summary(job),
@@ -100,7 +100,19 @@ def job_detail(detail: JobDetail) -> dict[str, Any]:
         "files": [job_file(f) for f in detail.files],
         "subtasks": [subtask(s) for s in detail.subtasks],
         "events": [event(e) for e in detail.events],
+        "mapping": column_mapping(job),
     }
+
+
+def column_mapping(job: model.Job) -> dict[str, str | None] | None:
+    """The file column -> target column pairs an import used (None: the file column was ignored), in the
+    file's order; None for a job that is not an import or whose file could not be read up front."""
+    found = job.params.get("mapping") if job.type == "import" else None
+    if not isinstance(found, dict):
+        return None
+    header = job.params.get("header") or []
+    order = {name: at for at, name in enumerate(header)}  # JSON objects need not keep their order (jsonb does not)
+    return {name: found[name] for name in sorted(found, key=lambda n: (order.get(n, len(order)), n))}
 
 
 def page(items: list[model.Job], next_cursor: str | None) -> dict[str, Any]:

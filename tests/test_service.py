@@ -134,7 +134,7 @@ def test_an_import_is_queued_with_its_upload_as_the_input_file(service: Service,
         model.FileKind.INPUT,
         "people.csv",
         len(data),
-        "text/csv",
+        "text/csv; charset=utf-8",
     )
 
 

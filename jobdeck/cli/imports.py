@@ -10,11 +10,13 @@ import time
 import click
 import rich.console
 import rich.progress
+import rich.table
 
-from jobdeck import model, views
+from jobdeck import model, previewing, views
 from jobdeck.cli.db import one_line_errors, open_service
 from jobdeck.runner.worker import Worker
 from jobdeck.service import JobDetail, Service
+from jobdeck.web import preview as web_preview
 
 POLL_S = 0.2
 
@@ -77,8 +79,21 @@ def _in_process_worker(service: Service) -> tuple[Worker, threading.Thread] | No
 @click.option("--dry-run", is_flag=True, help="Check and count everything, write nothing.")
 @click.option("--encoding", help="The file's encoding (default: detected; BOM, UTF-8, then cp1252).")
 @click.option("--delimiter", help="comma, semicolon, tab or pipe (default: detected).")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="'FILE COLUMN=target_column'",
+    help="Feed a target column from a file column (nothing after = ignores the file column); repeatable. "
+    "Columns not named are matched automatically.",
+)
+@click.option("--sheet", metavar="NAME_OR_NUMBER", help="The XLSX sheet (default: the first whose header matches).")
+@click.option("--header-row", type=click.IntRange(1), help="The header's row, 1-based (default: detected).")
+@click.option(
+    "--preview", is_flag=True, help="Print what was detected, the mapping and the first rows; import nothing."
+)
 @click.option("--as", "as_user", metavar="USER", help="Run the import as this user (default: the only admin).")
-@click.option("--json", "as_json", is_flag=True, help="Print the job's detail as the API returns it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the job's detail (or the preview) as the API returns it.")
 @one_line_errors
 def import_command(
     file: pathlib.Path,
@@ -87,13 +102,35 @@ def import_command(
     dry_run: bool,
     encoding: str | None,
     delimiter: str | None,
+    maps: tuple[str, ...],
+    sheet: str | None,
+    header_row: int | None,
+    preview: bool,
     as_user: str | None,
     as_json: bool,
 ) -> None:
-    """Import FILE (CSV or XLSX) into an import target; exit 0 only when the job completed."""
+    """Import FILE (CSV or XLSX) into an import target; exit 0 only when the job completed (with --preview:
+    when the mapping can be used)."""
     console = rich.console.Console(stderr=True, markup=False, highlight=False)
+    mapping = parse_maps(maps)
     with open_service() as service:
         user = _uploader(service, as_user)
+        if preview:
+            with open(file, "rb") as source:
+                found = previewing.preview_upload(
+                    service,
+                    user,
+                    source,
+                    file.name,
+                    target,
+                    encoding=encoding,
+                    delimiter=delimiter,
+                    sheet=sheet,
+                    header_row=header_row,
+                    mapping=mapping,
+                )
+            show_preview(found, as_json)
+            raise SystemExit(0 if found.mapping.ok else 1)
         with open(file, "rb") as source:
             job = service.start_import(
                 user,
@@ -105,6 +142,9 @@ def import_command(
                 encoding=encoding,
                 delimiter=delimiter,
                 run_at=None,
+                mapping=mapping,
+                sheet=sheet,
+                header_row=header_row,
             )
         local = _in_process_worker(service)
         try:
@@ -124,6 +164,49 @@ def import_command(
             click.echo(line)
     if detail.job.status is not model.Status.COMPLETED:
         raise SystemExit(1)
+
+
+def parse_maps(maps: tuple[str, ...]) -> dict[str, str | None] | None:
+    """`--map 'FILE COLUMN=target_column'` options as a mapping; an empty target column ignores the file column."""
+    if not maps:
+        return None
+    mapping: dict[str, str | None] = {}
+    for item in maps:
+        file_column, equals, column = item.rpartition("=")
+        if not equals or not file_column.strip():
+            raise click.BadParameter(f"{item!r} is not 'FILE COLUMN=target_column'.", param_hint="--map")
+        mapping[file_column.strip()] = column.strip() or None
+    return mapping
+
+
+def show_preview(found: previewing.Preview, as_json: bool) -> None:
+    """The preview as the API returns it (--json), or as tables: what was detected, the mapping, the rows."""
+    if as_json:
+        click.echo(json.dumps(web_preview.preview_body(found), indent=2, ensure_ascii=False))
+        return
+    out = rich.console.Console(markup=False, highlight=False, width=160)
+    detected = [f"{found.filename} into {found.target}"]
+    if found.kind == "csv":
+        detected.append(f"encoding {found.encoding}, {previewing.delimiter_name(found.delimiter)}-delimited")
+    else:
+        detected.append(f"sheet {found.sheet!r} (of {', '.join(map(repr, found.sheets))})")
+    detected.append(f"header on row {found.header_row}; mapping: {found.mapping_source}")
+    out.print("; ".join(detected))
+    table = rich.table.Table("Target column", "Required", "File column", "How", "Confidence", title="Mapping")
+    for m in found.mapping.matches:
+        shown = f"{m.confidence:.0%}" if m.file_column is not None else ""
+        table.add_row(m.column, "yes" if m.required else "", m.file_column or "", m.how or "", shown)
+    out.print(table)
+    for s in found.mapping.suggestions:
+        out.print(f"Suggestion: {s.file_column!r} may be {s.column} ({s.confidence:.0%}); map it with --map")
+    if found.mapping.ignored:
+        out.print("Ignored file columns: " + ", ".join(map(repr, found.mapping.ignored)))
+    for problem in (*found.mapping.errors, *found.notes):
+        out.print(problem)
+    rows = rich.table.Table("Row", *found.header, title=f"First {len(found.rows)} rows")
+    for number, cells in found.rows:
+        rows.add_row(str(number), *cells[: len(found.header)])
+    out.print(rows)
 
 
 def register(cli: click.Group) -> None:

@@ -152,6 +152,12 @@ def _print_detail(detail: JobDetail) -> None:
         for f in detail.files:
             files.add_row(f.kind.value, f.name, str(f.size), views.download_url(f.job_id, f.id))
         _print(files)
+    mapping = views.column_mapping(job)
+    if mapping:
+        columns = rich.table.Table("File column", "Target column", title="Column mapping")
+        for file_column, column in mapping.items():
+            columns.add_row(file_column, column or "(ignored)")
+        _print(columns)
     if detail.subtasks:
         subtasks = rich.table.Table("Task", "Status", "Start", "End", "Message", title="Subtasks")
         for s in detail.subtasks:

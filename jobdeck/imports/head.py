@@ -63,8 +63,11 @@ def _line_offset(text: str, line: int) -> int:
     return len(text)
 
 
-def csv_rows(head: CsvHead, delimiter: str, limits: Limits, count: int) -> list[list[str]]:
-    """Up to `count` rows of the head split by `delimiter`; a row the head cuts short is left out."""
+def csv_rows(head: CsvHead, delimiter: str, limits: Limits, count: int, *, lenient: bool = False) -> list[list[str]]:
+    """Up to `count` rows of the head split by `delimiter`; a row the head cuts short is left out.
+
+    `lenient`: a row that cannot be read ends the rows (when some were read) instead of raising, for the
+    import, which needs only the header here and names a bad row by its number when it reaches it."""
     csv.field_size_limit(limits.max_cell_chars)  # as readers.open_csv does: the limit is process-wide
     reader = csv.reader(io.StringIO(head.text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
@@ -76,11 +79,15 @@ def csv_rows(head: CsvHead, delimiter: str, limits: Limits, count: int) -> list[
         except StopIteration:
             if not head.complete and rows:
                 rows.pop()  # the last row may continue past what was read
-            elif rows and _ends_in_quote(head.text[_line_offset(head.text, last) :], delimiter):
+            elif rows and not lenient and _ends_in_quote(head.text[_line_offset(head.text, last) :], delimiter):
                 raise errors.ImportRejected(f"Line {last}: a quote opens here and never closes.") from None
             break
         except csv.Error as exc:
+            if lenient and rows:
+                break
             raise errors.ImportRejected(_csv_problem(head.text, start, str(exc), limits)) from None
+        if lenient and rows and len(row) > limits.max_columns:
+            break
         readers.check_columns(row, limits)
         rows.append(row)
         last = start

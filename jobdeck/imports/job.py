@@ -8,29 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import operator
 import pathlib
-import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
 import pydantic
 
 from jobdeck import errors, model
-from jobdeck.imports import pipeline, readers, report, targets, validate, writer
+from jobdeck.imports import gcpause, pipeline, readers, report, targets, validate, writer
 from jobdeck.runner import isolation
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import REGISTRY, job_type
 
 JOB_TYPE = "import"
 MAX_ATTEMPTS = 3
-#: Allocations between young-generation collections while an import runs (Python's default is 700):
-#: a chunk allocates ~100,000 short-lived lists and tuples, and collecting every 700 costs a third of the time.
-GC_GEN0_THRESHOLD = 50_000
-_gc_lock = threading.Lock()
-_gc_users = 0
-_gc_saved: tuple[int, int, int] = gc.get_threshold()
 #: How a failed child reads to the user.
 WORDING = isolation.Wording(
     subject="reading this file",
@@ -47,6 +39,10 @@ class ImportParams(pydantic.BaseModel):
     dry_run: bool = False
     encoding: str | None = pydantic.Field(default=None, max_length=40)
     delimiter: str | None = pydantic.Field(default=None, max_length=1)
+    sheet: str | None = pydantic.Field(default=None, max_length=200)  #: a name or 1-based number; None: detected
+    header_row: int | None = pydantic.Field(default=None, ge=1)  #: 1-based; None: detected
+    mapping: dict[str, str | None] | None = None  #: file column -> target column (None: ignored); see choices.py
+    header: list[str] | None = None  #: the file's header as the mapping was checked against it
 
 
 def describe(params: dict[str, Any]) -> str:
@@ -55,24 +51,6 @@ def describe(params: dict[str, Any]) -> str:
     title = targets.TARGETS.get(name).title if name in targets.TARGETS else name
     dry = " (dry run)" if params.get("dry_run") else ""
     return f"{params.get('filename', '')} into {title}{dry}"
-
-
-@contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the young-generation threshold while any import runs in this process; restore it after the last."""
-    global _gc_users, _gc_saved
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(_gc_saved[0], GC_GEN0_THRESHOLD), *_gc_saved[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_saved)
 
 
 def set_description(ctx: JobContext, text: str) -> None:
@@ -117,6 +95,9 @@ class ImportRun:
             delimiter=p.delimiter,
             check_only=check_only,
             skip=sorted(skip or ()),
+            sheet=p.sheet,
+            header_row=p.header_row,
+            mapping=p.mapping,
         )
 
     @contextlib.contextmanager
@@ -127,10 +108,15 @@ class ImportRun:
             first = next(messages, None)
             if first is None:  # the entry always sends its header first, or raises
                 raise isolation.ChildStopped("The process reading this file ended without reading it.")
-            _, text, estimated, header, delimiter, columns = first
+            _, text, estimated, header, delimiter, columns, ignored = first
             if not self.logged:
                 self.logged = True
                 self.ctx.log(text)
+                if ignored:
+                    self.ctx.log(
+                        f"Ignored file columns (no column of {self.target.title} takes them): "
+                        + ", ".join(map(repr, ignored))
+                    )
             yield Reading(header, delimiter, columns, estimated), messages
 
     def run(self) -> None:
@@ -288,5 +274,5 @@ def run_import(ctx: JobContext) -> None:
     inputs = ctx.input_files()
     if not inputs:
         raise errors.ImportRejected("The import has no input file.")
-    with ctx.files.local_path(inputs[0].storage_key) as path, fewer_collections():
+    with ctx.files.local_path(inputs[0].storage_key) as path, gcpause.fewer_collections():
         ImportRun(ctx, params, path).run()

@@ -15,16 +15,13 @@ from collections.abc import Mapping, Sequence
 import charset_normalizer
 
 from jobdeck import errors, settings
-from jobdeck.imports import head, readers
-from jobdeck.imports import mapping as column_mapping
+from jobdeck.imports import detect, head, readers
 from jobdeck.imports.mapping import ColumnMapping, match_columns
 from jobdeck.imports.readers import Limits
 from jobdeck.imports.targets import Target
 
-#: The header is looked for in this many first rows (title, blank and comment rows may come first).
-HEAD_ROWS = 50
-#: Rows shown after the header.
-PREVIEW_ROWS = 20
+HEAD_ROWS = detect.HEAD_ROWS
+PREVIEW_ROWS = detect.PREVIEW_ROWS
 #: A longer cell is cut in the preview (with an ellipsis); the import reads it whole.
 PREVIEW_CELL_CHARS = 500
 
@@ -43,41 +40,13 @@ class Preview:
     mapping: ColumnMapping
     rows: tuple[tuple[int, tuple[str, ...]], ...]  #: (row number, cells): row 1 is the first after the header
     notes: tuple[str, ...] = ()  #: hints for the user, such as an encoding worth naming
+    #: where the mapping comes from: "automatic", "given", or "previous import #123" (see previewing.py)
+    mapping_source: str = "automatic"
 
 
-def header_score(target: Target, cells: Sequence[str]) -> float:
-    """How well a row reads as the target's header (0 for a blank row)."""
-    if not any(cell.strip() for cell in cells):
-        return 0.0
-    return column_mapping.header_score(target, [cell.strip() for cell in cells])
-
-
-def find_header(target: Target, rows: Sequence[Sequence[str]]) -> int | None:
-    """The 0-based index of the row that best matches the target (the first of equals); without any
-    match, the first non-blank row; None when every row is blank."""
-    best, best_score = None, 0.0
-    for at, cells in enumerate(rows[:HEAD_ROWS]):
-        score = header_score(target, cells)
-        if score > best_score:
-            best, best_score = at, score
-    if best is not None:
-        return best
-    return next((at for at, cells in enumerate(rows) if any(c.strip() for c in cells)), None)
-
-
-def pick_header_row(target: Target, rows: Sequence[Sequence[str]], header_row: int | None) -> int:
-    """The 0-based header index: the user's 1-based `header_row` checked against the rows read, or detected."""
-    if header_row is None:
-        found = find_header(target, rows)
-        if found is None:
-            raise errors.ImportRejected("The file is empty: it has no rows with anything in them.")
-        return found
-    last = min(len(rows), HEAD_ROWS)
-    if not 1 <= header_row <= last:
-        raise errors.InvalidParams(f"header_row must be between 1 and {last} (the first rows of the file).")
-    if not any(c.strip() for c in rows[header_row - 1]):
-        raise errors.InvalidParams(f"Row {header_row} is blank, so it cannot be the header.")
-    return header_row - 1
+header_score = detect.header_score
+find_header = detect.find_header
+pick_header_row = detect.pick_header_row
 
 
 def _shown(cells: Sequence[str]) -> tuple[str, ...]:
@@ -111,24 +80,7 @@ def preview_csv(
     mapping: Mapping[str, str | None] | None = None,
 ) -> Preview:
     text = head.read_csv_head(path, encoding, fallback)
-    count = HEAD_ROWS + PREVIEW_ROWS
-    if delimiter is None:
-        # The readers split the first line; with a title row above the header that line says nothing,
-        # so each delimiter is tried and the one under which the header reads best wins (the readers' on a tie).
-        usual = readers.detect_delimiter(text.text[: readers.SNIFF_CHARS])
-        candidates = [usual, *(d for d in readers.DELIMITERS if d != usual)]
-        scored = []
-        for candidate in candidates:
-            try:
-                rows = head.csv_rows(text, candidate, limits, count)
-            except errors.ImportRejected:
-                continue
-            at = find_header(target, rows)
-            scored.append((header_score(target, rows[at]) if at is not None else 0.0, candidate))
-        best = max(scored, key=lambda s: s[0], default=(0.0, usual))
-        delimiter = best[1] if best[0] > 0 else usual
-    rows = head.csv_rows(text, delimiter, limits, count)
-    at = pick_header_row(target, rows, header_row)
+    delimiter, rows, at = detect.csv_layout(text, target, limits, delimiter, header_row)
     header = tuple(cell.strip() for cell in rows[at])
     found = match_columns(target, header, mapping)
     notes = (_encoding_hint(text.sample, text.encoding),) if found.errors and text.from_fallback else ()
@@ -148,16 +100,6 @@ def preview_csv(
     )
 
 
-def _named_sheet(names: Sequence[str], sheet: str | int) -> str:
-    """A sheet by name, or by its 1-based number when no sheet has that name."""
-    if isinstance(sheet, str) and sheet in names:
-        return sheet
-    text = str(sheet).strip()
-    if text.isdigit() and 1 <= int(text) <= len(names):
-        return names[int(text) - 1]
-    raise errors.InvalidParams(f"The workbook has no sheet {sheet!r}; its sheets: {', '.join(map(repr, names))}.")
-
-
 def preview_xlsx(
     path: pathlib.Path,
     filename: str,
@@ -168,15 +110,9 @@ def preview_xlsx(
     header_row: int | None = None,
     mapping: Mapping[str, str | None] | None = None,
 ) -> Preview:
-    count = HEAD_ROWS + PREVIEW_ROWS
     with head.open_workbook(path, limits) as book:
         names = [s.name for s in book.sheets]
-        if sheet is not None:
-            chosen = _named_sheet(names, sheet)
-            rows = book.rows(chosen, count)
-        else:
-            chosen, rows = _first_matching_sheet(target, book)
-    at = pick_header_row(target, rows, header_row)
+        chosen, rows, at = detect.xlsx_layout(target, book, sheet, header_row)
     header = tuple(cell.strip() for cell in rows[at])
     return Preview(
         filename=filename,
@@ -191,31 +127,6 @@ def preview_xlsx(
         mapping=match_columns(target, header, mapping),
         rows=_after(rows, at),
     )
-
-
-def _first_matching_sheet(target: Target, book: head.Workbook) -> tuple[str, list[list[str]]]:
-    """The first visible sheet whose header maps cleanly; else the one whose header scores best; else the
-    first sheet with anything in it."""
-    best: tuple[float, str, list[list[str]]] | None = None
-    first_filled: tuple[str, list[list[str]]] | None = None
-    for info in book.sheets:
-        if not info.visible:
-            continue
-        rows = book.rows(info.name, HEAD_ROWS + PREVIEW_ROWS)
-        at = find_header(target, rows)
-        if at is None:
-            continue
-        first_filled = first_filled or (info.name, rows)
-        if match_columns(target, [c.strip() for c in rows[at]]).ok:
-            return info.name, rows
-        score = header_score(target, rows[at])
-        if score > 0 and (best is None or score > best[0]):
-            best = (score, info.name, rows)
-    if best is not None:
-        return best[1], best[2]
-    if first_filled is not None:
-        return first_filled
-    raise errors.ImportRejected("The workbook is empty: none of its sheets has anything in it.")
 
 
 def preview(

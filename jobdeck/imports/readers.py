@@ -8,11 +8,13 @@ import csv
 import dataclasses
 import functools
 import io
+import itertools
 import pathlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from jobdeck import csvsafe, errors
+from jobdeck.imports import magic
 from jobdeck.imports.textscan import detect_encoding, nul_problem, nul_row
 from jobdeck.settings import Settings
 
@@ -22,22 +24,10 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 SNIFF_CHARS = 64 * 1024
+READ_CHARS = 1024 * 1024
 
 Batch = list[tuple[int, list[str]]]
 Chunk = tuple[int, int, Batch]
-
-#: Magic numbers of files people upload by mistake.
-FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"%PDF", "a PDF document"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"PK\x03\x04", "a ZIP archive (an XLSX file perhaps: name it .xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) or Office file: save it as .xlsx or CSV"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"\x7fELF", "a program"),
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,9 +77,11 @@ def kind_of(filename: str) -> str | None:
 def sniff(head: bytes, filename: str) -> str | None:
     """Why the first bytes show this is not the file its name says (None when they look right)."""
     if kind_of(filename) == "xlsx":
+        if head.startswith(magic.OLE2_MAGIC):
+            return "it is an old Excel (.xls) workbook named .xlsx; open it in Excel and save it as .xlsx or CSV"
         return None if head.startswith(b"PK\x03\x04") else "it is not an XLSX file (an XLSX file is a ZIP archive)"
-    for magic, what in FOREIGN_MAGIC:
-        if head.startswith(magic):
+    for number, what in magic.FOREIGN_MAGIC:
+        if head.startswith(number):
             return f"it looks like {what}, not a CSV file"
     if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and b"\x00" in head:
         # Every byte is a character in latin-1: the rows are counted as a text file's would be.
@@ -129,11 +121,14 @@ def _csv_rows(reader: Any, limits: Limits) -> Iterator[tuple[int, list[str]]]:
                 yield number, row
 
 
-def _csv_chunks(reader: Any, limits: Limits, size: int) -> Iterator[Chunk]:
-    """`chunked(_csv_rows(...))` in one loop: the hot path of a big import, one generator fewer per row."""
+def _csv_chunks(reader: Any, limits: Limits, size: int, unclosed: Callable[[int], bool]) -> Iterator[Chunk]:
+    """`chunked(_csv_rows(...))` in one loop: the hot path of a big import, one generator fewer per row.
+
+    `unclosed(n)` tells whether row n opens a quote that never closes: the csv module reads such a quote
+    as one cell running to the cell limit or, short of it, to the end of the file."""
     number, index, end = 0, 0, size
     batch: Batch = []
-    with _readable(limits, lambda: f"Row {number + 1:,}"):
+    with _readable(limits, lambda: f"Row {number + 1:,}", lambda: unclosed(number + 1)):
         for row in reader:
             number += 1
             if not any(row):
@@ -146,7 +141,10 @@ def _csv_chunks(reader: Any, limits: Limits, size: int) -> Iterator[Chunk]:
                 end = (index + 1) * size
             batch.append((number, row))
     if batch:
-        yield index * size + 1, batch[-1][0], batch
+        last, cells = batch[-1]
+        if any("\n" in cell or "\r" in cell for cell in cells) and unclosed(last):
+            raise errors.ImportRejected(f"Row {last:,}: a quote opens here and never closes.")
+        yield index * size + 1, last, batch
 
 
 def chunked(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Chunk]:
@@ -165,11 +163,14 @@ def chunked(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[Chunk]
 
 
 @contextlib.contextmanager
-def _readable(limits: Limits, where: Callable[[], str]) -> Iterator[None]:
-    """The csv module's errors as messages naming the row (and the limit, for an over-long cell)."""
+def _readable(limits: Limits, where: Callable[[], str], unclosed: Callable[[], bool] | None = None) -> Iterator[None]:
+    """The csv module's errors as messages naming the row (and the limit, for an over-long cell, unless
+    `unclosed` says the cell is a quote that never closes)."""
     try:
         yield
     except csv.Error as exc:
+        if "field limit" in str(exc) and unclosed is not None and unclosed():
+            raise errors.ImportRejected(f"{where()}: a quote opens here and never closes.") from None
         if "field limit" in str(exc):
             raise errors.ImportRejected(
                 f"{where()} has a cell longer than the limit of {limits.max_cell_chars:,} characters "
@@ -185,8 +186,16 @@ def _count_rows(path: pathlib.Path, encoding: str, delimiter: str) -> int:
 
 @contextlib.contextmanager
 def open_csv(
-    path: pathlib.Path, limits: Limits, *, encoding: str | None, delimiter: str | None, fallback: str
+    path: pathlib.Path,
+    limits: Limits,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    fallback: str,
+    header_row: int | None = None,
 ) -> Iterator[Opened]:
+    """The file opened as CSV: its header is record `header_row` (1-based, blank records counted), or the
+    first non-blank one."""
     with open(path, "rb") as f:
         problem = sniff(f.read(512), "file.csv")
     if problem:
@@ -208,16 +217,46 @@ def open_csv(
         reader: Iterator[list[str]] = csv.reader(f, delimiter=delimiter)
         if scan.protected:  # only then: a file without "'=", "'+"… anywhere reads at full speed
             reader = map(csvsafe.unprotect_row, reader)
-        header = next(_csv_rows(reader, limits), None)
-        if header is None:
-            raise errors.ImportRejected("The file is empty: it has no header row.")
+        header, above = _header_at(reader, limits, header_row)
+        unclosed = functools.partial(_opens_unclosed_quote, path, chosen, delimiter, above)
         yield Opened(
-            header=[cell.strip() for cell in header[1]],
-            chunks=functools.partial(_csv_chunks, reader, limits),
+            header=[cell.strip() for cell in header],
+            chunks=functools.partial(_csv_chunks, reader, limits, unclosed=unclosed),
             estimated_rows=max(newlines, 1),
             encoding=chosen,
             delimiter=delimiter,
         )
+
+
+def _header_at(reader: Iterator[list[str]], limits: Limits, header_row: int | None) -> tuple[list[str], int]:
+    """The header record, the records above it read past, and how many records that took."""
+    if header_row is None:
+        found = next(_csv_rows(reader, limits), None)
+        if found is None:
+            raise errors.ImportRejected("The file is empty: it has no header row.")
+        return found[1], found[0]
+    with _readable(limits, lambda: f"Line {header_row:,}"):
+        cells = next(itertools.islice(reader, header_row - 1, None), None)
+    if cells is None:
+        raise errors.ImportRejected(
+            f"The file has fewer than {header_row:,} lines, so line {header_row:,} cannot be the header."
+        )
+    if not any(cells):
+        raise errors.ImportRejected(f"Line {header_row:,} is blank, so it cannot be the header.")
+    return cells, header_row
+
+
+def _opens_unclosed_quote(path: pathlib.Path, encoding: str, delimiter: str, above: int, row: int) -> bool:
+    """Whether data row `row` (1 is the first after the `above` records up to the header) opens a quote that
+    is still open at the end of the file: the quotes from its start on are odd in number. Read only when
+    a row went wrong, so it may read the file again."""
+    with open(path, encoding=encoding, newline="") as f:
+        for _ in itertools.islice(csv.reader(f, delimiter=delimiter), above + row - 1):
+            pass
+        quotes = 0
+        while block := f.read(READ_CHARS):
+            quotes += block.count('"')
+    return quotes % 2 == 1
 
 
 def _refuse_nul(f: IO[str], delimiter: str) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 from jobdeck import errors, files
-from jobdeck.imports import readers
+from jobdeck.imports import magic, readers
 
 DELIMITER_WORDS = {"comma": ",", "semicolon": ";", "tab": "\t", "\\t": "\t", "pipe": "|"}
 CONTENT_TYPES = {
@@ -26,8 +27,17 @@ def clean_filename(name: str) -> str:
     return base
 
 
-def content_type(filename: str) -> str:
-    return CONTENT_TYPES[readers.kind_of(filename) or "csv"]
+#: Python's codec names as HTTP names them, where the two differ.
+CHARSETS = {"utf-8-sig": "utf-8", "cp1252": "windows-1252", "latin-1": "iso-8859-1", "iso8859-1": "iso-8859-1"}
+
+
+def content_type(filename: str, encoding: str | None = None) -> str:
+    """The type a file is served as; a text file's names its charset when it is known (`encoding`: a codec)."""
+    kind = readers.kind_of(filename) or "csv"
+    if kind != "csv" or encoding is None:
+        return CONTENT_TYPES[kind]
+    name = codecs.lookup(encoding).name
+    return f"{CONTENT_TYPES[kind]}; charset={CHARSETS.get(name, name)}"
 
 
 def check_on_error(on_error: str) -> str:
@@ -59,8 +69,25 @@ def check_delimiter(delimiter: str | None) -> str | None:
     return value
 
 
-def check_content(head: bytes, filename: str) -> None:
-    """Refuse a file whose first bytes show it is something else (an image, a ZIP named .csv, an .xls)."""
+def check_choices(filename: str, *, sheet: str | int | None, header_row: int | None) -> dict[str, Any]:
+    """The sheet (a name, or a 1-based number) and the header row (1-based) a user chose, checked as far as
+    they can be without the file; None leaves each to detection."""
+    if header_row is not None and (isinstance(header_row, bool) or header_row < 1):
+        raise errors.InvalidParams(f"header_row must be a row number, 1 or more, not {header_row!r}.")
+    chosen = None if sheet is None or not str(sheet).strip() else str(sheet)
+    if chosen is not None and readers.kind_of(filename) != "xlsx":
+        raise errors.InvalidParams("A CSV file has no sheets to choose.")
+    return {"sheet": chosen, "header_row": header_row}
+
+
+def check_content(head: bytes, filename: str, blocks: Iterable[bytes] = ()) -> None:
+    """Refuse a file whose first bytes show it is something else (an image, a ZIP named .csv, an .xls), or
+    that is a password-protected workbook (`blocks`: the whole file, read only for an Office compound file)."""
+    if readers.kind_of(filename) == "xlsx" and magic.password_protected(head, blocks):
+        raise errors.InvalidParams(
+            f"{filename} cannot be imported: it is a password-protected workbook. Save a copy without the password "
+            "(in Excel: File, Info, Protect Workbook, Encrypt with Password, then clear it) and upload that."
+        )
     problem = readers.sniff(head, filename)
     if problem and head:
         raise errors.InvalidParams(f"{filename} cannot be imported: {problem}.")
@@ -96,7 +123,13 @@ def store(file_store: files.FileStore, source: BinaryIO, filename: str, limit_mb
             f"{filename} is larger than the upload limit of {limit_mb:,} MB (JOBDECK_MAX_UPLOAD_MB)."
         ) from None
     try:
-        check_content(next(iter(file_store.open(stored.key)), b"")[:4096], filename)
+        blocks = file_store.open(stored.key)
+        try:
+            check_content(next(iter(file_store.open(stored.key)), b"")[:4096], filename, blocks)
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()
     except BaseException:
         file_store.delete(stored.key)
         raise

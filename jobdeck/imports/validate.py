@@ -1,13 +1,14 @@
-"""Validation, row by row and free of I/O: the header against a target, then each row's cells into values."""
+"""Validation, row by row and free of I/O: each row's cells, taken from the file columns the mapping chose,
+into values."""
 
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Sequence
 from typing import Any
 
-from jobdeck import errors
-from jobdeck.imports import fast, seen, targets
+from jobdeck.imports import fast, mapping, seen
 from jobdeck.imports.cells import Invalid as Invalid
 from jobdeck.imports.cells import converter as converter
 from jobdeck.imports.targets import Column, Target
@@ -41,43 +42,25 @@ class Problem:
     message: str
 
 
-def match_header(target: Target, header: Sequence[str]) -> list[Column]:
-    """The target's column for each header cell; unknown, repeated or missing required columns stop the import."""
-    cells = list(header)
-    while cells and not cells[-1]:
-        cells.pop()  # trailing empty header cells: a spreadsheet's stray delimiters
-    by_key = {targets.header_key(h): col for col in target.columns for h in col.headers}
-    matched: list[Column] = []
-    unknown: list[str] = []
-    for position, cell in enumerate(cells, start=1):
-        if not cell:
-            raise errors.ImportRejected(f"Column {position} of the header is empty; every column needs a name.")
-        col = by_key.get(targets.header_key(cell))
-        if col is None:
-            unknown.append(cell)
-        elif col in matched:
-            raise errors.ImportRejected(f"The header names the column {col.name!r} twice.")
-        else:
-            matched.append(col)
-    expected = ", ".join(c.name for c in target.columns)
-    if unknown:
-        raise errors.ImportRejected(
-            f"Unknown column(s) {', '.join(map(repr, unknown))}; {target.title} takes: {expected}."
-        )
-    missing = [c.name for c in target.columns if (c.required or c.name in target.key) and c not in matched]
-    if missing:
-        raise errors.ImportRejected(
-            f"Missing required column(s) {', '.join(map(repr, missing))}; {target.title} takes: {expected}."
-        )
-    return matched
-
-
 class RowChecker:
     """Checks rows of one file in order; remembers the keys it has passed, to reject a repeated key."""
 
-    def __init__(self, target: Target, columns: Sequence[Column]) -> None:
+    def __init__(
+        self,
+        target: Target,
+        columns: Sequence[Column],
+        *,
+        indexes: Sequence[int] | None = None,
+        header_width: int | None = None,
+    ) -> None:
+        """`indexes`: where each of `columns` is in a file row (None: the row holds exactly them, in order);
+        `header_width`: the file header's cell count, past which a non-empty cell is a problem."""
         self.columns = list(columns)
         self.width = len(self.columns)
+        self.header_width = self.width if header_width is None else header_width
+        self._indexes = list(indexes) if indexes is not None else None
+        self._pick = mapping.picker(self._indexes) if self._indexes is not None else None
+        self._get = operator.itemgetter(*self._indexes) if self._indexes and len(self._indexes) > 1 else None
         is_key = [c.name in target.key for c in self.columns]
         self._convert = [converter(c, is_key=k) for c, k in zip(self.columns, is_key, strict=True)]
         self._fast = [fast.fast_column(c, is_key=k) for c, k in zip(self.columns, is_key, strict=True)]
@@ -88,14 +71,31 @@ class RowChecker:
         self._seen = seen.SeenKeys()
 
     def _fit(self, number: int, cells: list[str]) -> tuple[list[str], Problem | None]:
-        """Cells padded to the header's width (missing cells are empty); extra non-empty cells are a problem."""
-        width = len(cells)
-        if width < self.width:
-            return cells + [""] * (self.width - width), None
-        if width > self.width and any(cells[self.width :]):
-            message = f"{width} cells, but the header has {self.width}"
+        """The row's cells for the used columns, a short row padded (missing cells are empty); non-empty cells
+        past the header's width are a problem."""
+        width, wanted = len(cells), self.header_width
+        if width > wanted and any(cells[wanted:]):
+            message = f"{width} cells, but the header has {wanted}"
             return [""] * self.width, Problem(number, "", "", "wrong_cell_count", message)
-        return cells[: self.width], None
+        if self._pick is not None:
+            return self._pick(cells), None
+        if width < wanted:
+            return cells + [""] * (wanted - width), None
+        return cells[:wanted], None
+
+    def _picked(self, batch: Sequence[tuple[int, list[str]]], bad: dict[int, list[Problem]]) -> list[Sequence[str]]:
+        """Each row's cells for the used columns, in their order: at C speed when every row is as wide as the
+        header, row by row otherwise."""
+        rows = [cells for _, cells in batch]
+        if self._get is not None and set(map(len, rows)) == {self.header_width}:
+            return list(map(self._get, rows))
+        picked: list[Sequence[str]] = []
+        for i, (number, cells) in enumerate(batch):
+            fitted, wrong = self._fit(number, cells)
+            if wrong:
+                bad[i] = [wrong]
+            picked.append(fitted)
+        return picked
 
     def _duplicate(self, number: int, key: tuple[Any, ...]) -> Problem | None:
         return self._repeat(number, key) if self._seen.repeats([hash(key)]) else None
@@ -111,7 +111,7 @@ class RowChecker:
 
     def check(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...] | None, list[Problem]]:
         """The row's values (None when invalid) and its problems, one per bad cell."""
-        if len(cells) != self.width:
+        if self._pick is not None or len(cells) != self.width:
             cells, wrong = self._fit(number, cells)
             if wrong:
                 return None, [wrong]
@@ -134,8 +134,10 @@ class RowChecker:
     ) -> tuple[list[tuple[Any, ...]], list[tuple[int, list[str], list[Problem]]]]:
         """`check` for a chunk of rows at once, a column at a time: (valid values, rejected rows), in row order."""
         bad: dict[int, list[Problem]] = {}
-        rows = [cells for _, cells in batch]
-        if set(map(len, rows)) != {self.width}:
+        rows: list[Sequence[str]] = [cells for _, cells in batch]
+        if self._pick is not None:
+            rows = self._picked(batch, bad)
+        elif set(map(len, rows)) != {self.width}:
             for i, (number, cells) in enumerate(batch):
                 if len(cells) != self.width:
                     rows[i], wrong = self._fit(number, cells)

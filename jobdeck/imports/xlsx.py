@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import pathlib
 import zipfile
 import zlib
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobdeck import errors
-from jobdeck.imports import extent, readers
+from jobdeck.imports import readers, sheets
 from jobdeck.imports.readers import Limits, Opened
 
 
@@ -34,9 +35,9 @@ def xlsx_cell(value: object) -> str:
     return str(value)
 
 
-def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
-    """Refuse a ZIP bomb before anything unpacks it (the sum of the declared uncompressed sizes), then a
-    first sheet whose extent is beyond the row or column limit before calamine allocates it."""
+def check_xlsx(path: pathlib.Path, limits: Limits, sheet: str | None = None) -> None:
+    """Refuse a ZIP bomb before anything unpacks it (the sum of the declared uncompressed sizes), then a sheet
+    (`sheet`, else the first) whose extent is beyond the limits, before calamine allocates it."""
     try:
         with zipfile.ZipFile(path) as archive:
             total = sum(info.file_size for info in archive.infolist())
@@ -46,45 +47,76 @@ def check_xlsx(path: pathlib.Path, limits: Limits) -> None:
                     f"{limits.max_xlsx_uncompressed_bytes // 1024 // 1024:,} MB "
                     "(JOBDECK_IMPORT_MAX_XLSX_UNCOMPRESSED_MB)."
                 )
-            extent.check_extent(archive, limits)
+            parts = sheets.sheet_parts(archive)
+            name = sheet if sheet is not None else next(iter(parts), None)
+            if name is not None and name in parts:
+                sheets.check_sheet(archive, name, parts[name], limits)
+            elif name is not None:
+                raise errors.ImportRejected(
+                    f"The sheet {name!r} cannot be read: the workbook does not say where it is."
+                )
+            else:  # no sheet the workbook lists: whatever calamine might open is measured
+                for part in archive.namelist():
+                    if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+                        sheets.check_sheet(archive, part, part, limits)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError):
         raise errors.ImportRejected("The file cannot be imported: it is not a valid XLSX file.") from None
 
 
+def sheet_names(path: pathlib.Path) -> list[str]:
+    """The workbook's sheet names, in order, read from its XML (calamine does not open it)."""
+    with sheets.readable("the archive"), zipfile.ZipFile(path) as archive:
+        return list(sheets.sheet_parts(archive))
+
+
 @contextlib.contextmanager
-def open_xlsx(path: pathlib.Path, limits: Limits) -> Iterator[Opened]:
+def open_xlsx(
+    path: pathlib.Path, limits: Limits, *, sheet: str | None = None, header_row: int | None = None
+) -> Iterator[Opened]:
+    """The sheet named `sheet` (the first one by default), its header on sheet row `header_row` (1-based) or,
+    by default, on its first non-blank row."""
     import python_calamine
 
-    check_xlsx(path, limits)
+    check_xlsx(path, limits, sheet)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
-        raw = iter(sheet.iter_rows())
+        opened = workbook.get_sheet_by_index(0) if sheet is None else workbook.get_sheet_by_name(sheet)
+        raw = iter(opened.iter_rows())
     except Exception as exc:  # calamine raises its own hierarchy and plain ValueErrors
         raise errors.ImportRejected(f"The file cannot be imported: it is not a readable XLSX file ({exc}).") from None
     try:
-        if sheet.height - 1 > limits.max_rows:
+        if opened.height - 1 > limits.max_rows:
             raise errors.ImportRejected(
-                f"The sheet has {sheet.height - 1:,} rows, over the limit of {limits.max_rows:,} "
+                f"The sheet has {opened.height - 1:,} rows, over the limit of {limits.max_rows:,} "
                 "(JOBDECK_IMPORT_MAX_ROWS)."
             )
-        header: list[str] | None = None
-        offset = 0
-        for offset, cells in enumerate(raw, start=1):  # noqa: B007 - offset is the header's row after the loop
-            if any(c not in (None, "") for c in cells):
-                header = [xlsx_cell(c).strip() for c in cells]
-                break
-        if header is None:
-            raise errors.ImportRejected("The file is empty: its first sheet has no header row.")
-        while header and not header[-1]:
-            header.pop()
+        header = _header(raw, header_row, sheet)
+        offset = header_row or 1
         yield Opened(
             header=header,
             chunks=lambda size: readers.chunked(_xlsx_rows(raw, limits), size),
-            estimated_rows=max(sheet.height - offset, 1),
+            estimated_rows=max(opened.height - offset, 1),
         )
     finally:
         workbook.close()
+
+
+def _header(raw: Iterator[list[Any]], header_row: int | None, sheet: str | None) -> list[str]:
+    """The header's cells, the rows above it read past (calamine's rows start at the sheet's row 1)."""
+    cells: list[Any] | None = None
+    if header_row is None:
+        cells = next((c for c in raw if any(v not in (None, "") for v in c)), None)
+    else:
+        cells = next(itertools.islice(raw, header_row - 1, None), None)
+    header = [xlsx_cell(c).strip() for c in cells or ()]
+    while header and not header[-1]:
+        header.pop()
+    if not header:
+        name = "its first sheet" if sheet is None else f"the sheet {sheet!r}"
+        if header_row is None:
+            raise errors.ImportRejected(f"The file is empty: {name} has no header row.")
+        raise errors.ImportRejected(f"Row {header_row:,} of {name} is blank, so it cannot be the header.")
+    return header
 
 
 def _xlsx_rows(raw: Iterator[list[Any]], limits: Limits) -> Iterator[tuple[int, list[str]]]:

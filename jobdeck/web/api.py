@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ SERVED_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 PROBLEMS = problems.responses(401, 403, 404, 422)
+#: The longest mapping accepted, as JSON text: 200 columns of long names fit many times over.
+MAX_MAPPING_CHARS = 100_000
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
@@ -70,7 +73,9 @@ def get_job(request: Request, job_id: JobId, user: ApiUser, service: ServiceDep)
 def download(job_id: JobId, file_id: FileId, user: ApiUser, service: ServiceDep) -> Response:
     """A job's file (input, output or error report), always as an attachment under a server-chosen name."""
     job_file, chunks = service.open_file(user, job_id, file_id)
-    content_type = job_file.content_type if job_file.content_type in SERVED_TYPES else "application/octet-stream"
+    # A text file keeps the charset it was read in ("text/csv; charset=utf-16"): it downloads as it was uploaded.
+    media_type = job_file.content_type.split(";", 1)[0].strip()
+    content_type = job_file.content_type if media_type in SERVED_TYPES else "application/octet-stream"
     headers = {
         "Content-Disposition": content_disposition(job_file.name, job_file.id),
         "Content-Length": str(job_file.size),
@@ -140,10 +145,34 @@ def start_import(
     dry_run: Annotated[bool, Form()] = False,
     encoding: Annotated[str | None, Form(max_length=40, pattern=r"^[A-Za-z0-9_.:-]*$")] = None,
     delimiter: Annotated[str | None, Form(max_length=10, pattern=r"^[^\x00-\x1f\x7f]*$")] = None,
+    mapping: Annotated[
+        str | None,
+        Form(
+            max_length=MAX_MAPPING_CHARS,
+            description='JSON: {"file column": "target column" or null to ignore it}; what it leaves out is '
+            "matched automatically",
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None, Form(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$", description="an XLSX sheet's name or number")
+    ] = None,
+    header_row: Annotated[int | None, Form(ge=1, le=1_000_000, description="1-based; detected when left out")] = None,
 ) -> Any:
-    """Upload a file to import into a target; the import runs as a job on the Imports tab."""
+    """Upload a file to import into a target; the import runs as a job on the Imports tab. The header row, the
+    sheet and the column mapping are detected unless given; a mapping or choice the file cannot honour is
+    refused here (422), naming the column."""
     job = run_import(
-        service, user, file, target, on_error=on_error, dry_run=dry_run, encoding=encoding, delimiter=delimiter
+        service,
+        user,
+        file,
+        target,
+        on_error=on_error,
+        dry_run=dry_run,
+        encoding=encoding,
+        delimiter=delimiter,
+        mapping=parse_mapping(mapping),
+        sheet=sheet,
+        header_row=header_row,
     )
     return json_body(views.job_summary(job), 202, {"Location": render.url(request, f"/api/v1/jobs/{job.id}")})
 
@@ -172,6 +201,9 @@ def run_import(
     encoding: str | None = None,
     delimiter: str | None = None,
     run_at: str = "/imports/new",
+    mapping: dict[str, str | None] | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
 ) -> model.Job:
     """Start an import from an uploaded file: Starlette has spooled it to disk past 1 MB; it is read in chunks."""
     if upload.size is not None and upload.size > service.settings.max_upload_mb * 1024 * 1024:
@@ -186,7 +218,26 @@ def run_import(
         encoding=encoding or None,
         delimiter=delimiter or None,
         run_at=run_at,
+        mapping=mapping,
+        sheet=sheet or None,
+        header_row=header_row,
     )
+
+
+def parse_mapping(text: str | None) -> dict[str, str | None] | None:
+    """A form's `mapping`: a JSON object of file column -> target column (or null to leave a column out)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        raise errors.InvalidParams("mapping must be JSON: an object of file column -> target column.") from None
+    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
+        raise errors.InvalidParams('mapping must be a JSON object such as {"E-mail Address": "email"}.')
+    for key, item in value.items():
+        if "\x00" in key or (item is not None and "\x00" in item):
+            raise errors.InvalidParams("mapping: text may not contain NUL characters.")
+    return value
 
 
 def target_body(t: Any, root: str = "") -> dict[str, Any]:

@@ -20,6 +20,7 @@ from jobdeck.web import (
     bulk_api,
     deps,
     guard,
+    import_pages,
     oidc,
     operator_api,
     operator_pages,
@@ -114,6 +115,7 @@ def create_app(service: Service, *, host: deps.HostSignIn | None = None) -> Fast
     app.include_router(pages.router)
     app.include_router(operator_api.router)
     app.include_router(operator_pages.router)
+    app.include_router(import_pages.router)
     app.include_router(ops)
     app.mount("/static", StaticFiles(directory=render.HERE / "static"), name="static")
     problems.install(app)

@@ -1,4 +1,5 @@
-"""The HTML pages: login, Application Maintenance, the Job Management grid and detail view, and the import page."""
+"""The HTML pages: login, Application Maintenance, the Job Management grid and detail view (the import page is
+import_pages.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import dataclasses
 import urllib.parse
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from jobdeck import access, errors, model, views
 from jobdeck.query import JobQuery
-from jobdeck.service import Service, safe_run_at
+from jobdeck.service import safe_run_at
 from jobdeck.web import api, auth, render
-from jobdeck.web.deps import OptionalUser, PageUploadRoute, PageUser, PageWriter, ServiceDep, password_login
+from jobdeck.web.deps import OptionalUser, PageUser, PageWriter, ServiceDep, password_login
 from jobdeck.web.listing import PAGE_SIZES, list_query, query_params
 from jobdeck.web.oidc import oidc_button
 
@@ -257,33 +258,3 @@ def cancel(request: Request, job_id: JobId, user: PageWriter, service: ServiceDe
 def retry(request: Request, job_id: JobId, user: PageWriter, service: ServiceDep) -> Response:
     job = service.retry(user, job_id)
     return see_other(request, f"{GRID}/{job.id}")
-
-
-# -- the import page -------------------------------------------------------------------------------
-@router.get("/imports/new")
-def import_form(request: Request, user: PageUser, service: ServiceDep, target: str = "") -> Response:
-    targets = [api.target_body(t, render.root(request)) for t in _targets(service)]
-    chosen = next((t for t in targets if t["name"] == target), targets[0] if targets else None)
-    context = {"nav": "imports", "targets": targets, "chosen": chosen, "max_upload_mb": service.settings.max_upload_mb}
-    return render.page(request, "import.html", context)
-
-
-def start_import(
-    request: Request,
-    user: PageWriter,
-    service: ServiceDep,
-    file: Annotated[UploadFile, File()],
-    target: Annotated[str, Form(max_length=100)],
-    on_error: Annotated[str, Form(pattern="^(skip|fail)$")] = "skip",
-) -> Response:
-    job = api.run_import(service, user, file, target, on_error=on_error, run_at=render.url(request, "/imports/new"))
-    return see_other(request, f"{GRID}/{job.id}")
-
-
-# the caller (session, same site) is checked before the upload is read; the form's token after
-router.add_api_route("/imports/new", start_import, methods=["POST"], route_class_override=PageUploadRoute)
-
-
-def _targets(service: Service) -> list[Any]:
-    targets: list[Any] = service.import_targets()
-    return targets

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import pydantic
@@ -13,8 +12,7 @@ from jobdeck.previewing import ColumnMapping, Preview
 from jobdeck.web import api
 from jobdeck.web.deps import ApiUploadRoute, ApiUser, ServiceDep
 
-#: The longest mapping accepted, as JSON text: 200 columns of long names fit many times over.
-MAX_MAPPING_CHARS = 100_000
+MAX_MAPPING_CHARS = api.MAX_MAPPING_CHARS
 
 # The caller is checked before a byte of the upload is read, as for POST /api/v1/imports.
 router = APIRouter(prefix="/api/v1", responses=api.PROBLEMS, route_class=ApiUploadRoute)
@@ -64,6 +62,7 @@ class PreviewOut(pydantic.BaseModel):
     mapping: MappingOut
     rows: list[RowOut]
     notes: list[str]
+    mapping_source: str = pydantic.Field(description='"automatic", "given", or "previous import #123"')
 
 
 def mapping_body(found: ColumnMapping) -> dict[str, Any]:
@@ -105,23 +104,11 @@ def preview_body(found: Preview) -> dict[str, Any]:
         "mapping": mapping_body(found.mapping),
         "rows": [{"row": number, "cells": list(cells)} for number, cells in found.rows],
         "notes": list(found.notes),
+        "mapping_source": found.mapping_source,
     }
 
 
-def parse_mapping(text: str | None) -> dict[str, str | None] | None:
-    """The form's `mapping`: a JSON object of file column -> target column (or null to leave a column out)."""
-    if text is None or not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        raise errors.InvalidParams("mapping must be JSON: an object of file column -> target column.") from None
-    if not isinstance(value, dict) or not all(isinstance(v, str | None) for v in value.values()):
-        raise errors.InvalidParams('mapping must be a JSON object such as {"E-mail Address": "email"}.')
-    for key, item in value.items():
-        if "\x00" in key or (item is not None and "\x00" in item):
-            raise errors.InvalidParams("mapping: text may not contain NUL characters.")
-    return value
+parse_mapping = api.parse_mapping
 
 
 @router.post("/imports/preview", response_model=PreviewOut, tags=["imports"], responses={413: api.PROBLEMS[401]})

@@ -69,6 +69,8 @@ class JobDetailOut(JobSummary):
     error: str | None
     files: list[JobFileOut]
     subtasks: list[SubtaskOut]
+    #: an import's columns: file column -> target column (null: ignored), in the file's order
+    mapping: dict[str, str | None] | None
     log: list[LogLineOut]
     events: list[JobEventOut]  #: the audit trail, oldest first
 

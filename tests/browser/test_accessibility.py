@@ -84,23 +84,30 @@ def people(browser: Browser, server: str) -> Iterator[dict[str, Page]]:
 
 
 @pytest.fixture(scope="module")
-def finished(people: dict[str, Page], tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """alice's completed import (input file, error report, subtasks) and her failed job, both finished."""
+def finished(people: dict[str, Page], tmp_path_factory: pytest.TempPathFactory) -> dict[str, int | str]:
+    """alice's completed import (input file, error report, subtasks), her failed job, both finished, and an
+    upload of hers waiting on its preview."""
     page = people["alice"]
     page.goto("/imports/new?target=contacts")
     path = tmp_path_factory.mktemp("upload") / "contacts.csv"
     path.write_text(CONTACTS)
     page.get_by_label(re.compile("^File")).set_input_files(path)
+    page.get_by_role("button", name="Upload and preview").click()
     page.get_by_role("button", name="Import into Contacts").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     imported = int(page.url.rsplit("/", 1)[1])
+    page.goto("/imports/new?target=contacts")  # another upload, left waiting on its preview
+    page.get_by_label(re.compile("^File")).set_input_files(path)
+    page.get_by_role("button", name="Upload and preview").click()
+    page.wait_for_url(re.compile(r".*/imports/[A-Za-z0-9_-]+$"))
+    preview = page.url.rsplit("/", 1)[1]
     page.goto("/settings/maintenance")
     page.locator("form", has=page.locator("input[name=type][value=fail]")).get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     failed = int(page.url.rsplit("/", 1)[1])
     wait_for_status(page, imported, "completed")
     wait_for_status(page, failed, "failed")
-    return {"import": imported, "failed": failed}
+    return {"import": imported, "failed": failed, "preview": preview}
 
 
 PAGES = [
@@ -113,6 +120,7 @@ PAGES = [
     pytest.param("alice", f"{GRID}?tab=imports", id="imports-tab-as-user"),
     pytest.param("alice", f"{GRID}?tab=general&q=no+such+job", id="grid-with-no-match"),
     pytest.param("alice", "/imports/new", id="import"),
+    pytest.param("alice", "/imports/{preview}", id="import-preview"),
     pytest.param("alice", f"{GRID}/{{import}}", id="detail-of-a-completed-import"),
     pytest.param("ada", f"{GRID}/{{import}}", id="detail-of-a-completed-import-as-admin"),
     pytest.param("alice", f"{GRID}/{{failed}}", id="detail-of-a-failed-job"),
@@ -126,7 +134,7 @@ PAGES = [
 
 @pytest.mark.parametrize(("who", "address"), PAGES)
 def test_the_page_has_no_serious_or_critical_violation(
-    people: dict[str, Page], finished: dict[str, int], who: str, address: str
+    people: dict[str, Page], finished: dict[str, int | str], who: str, address: str
 ) -> None:
     page = people[who]
     page.goto(address.format(**finished))
@@ -145,7 +153,7 @@ def test_the_login_page_with_an_error_has_no_serious_or_critical_violation(peopl
 
 
 def test_a_running_job_and_its_live_row_have_no_serious_or_critical_violation(
-    people: dict[str, Page], finished: dict[str, int], tmp_path: pathlib.Path
+    people: dict[str, Page], finished: dict[str, int | str], tmp_path: pathlib.Path
 ) -> None:
     page = people["alice"]
     page.goto("/settings/maintenance")

@@ -56,6 +56,7 @@ def upload(page: Page, tmp_path: pathlib.Path, name: str, content: str, policy: 
     path.write_text(content)
     page.get_by_label(re.compile("^File")).set_input_files(path)
     page.get_by_role("radio", name=re.compile(policy)).check()
+    page.get_by_role("button", name="Upload and preview").click()
     page.get_by_role("button", name="Import into Contacts").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     return int(page.url.rsplit("/", 1)[1])

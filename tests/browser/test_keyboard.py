@@ -117,6 +117,14 @@ def test_the_import_flow_with_the_keyboard_alone(new_context: NewContext, tmp_pa
     tab_to(page, page.get_by_role("radio", name=re.compile("^Skip it")))
     page.keyboard.press("ArrowDown")
     expect(page.get_by_role("radio", name=re.compile("^Fail the import"))).to_be_checked()
+    tab_to(page, page.get_by_role("button", name="Upload and preview"))
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/imports/[A-Za-z0-9_-]+$"))
+    # The preview keeps the policy chosen on the upload page; its header row is a number field.
+    expect(page.get_by_role("radio", name=re.compile("^Fail the import"))).to_be_checked()
+    header_row = page.get_by_label("Header row")
+    tab_to(page, header_row)
+    expect(header_row).to_have_value("1")
     tab_to(page, page.get_by_role("button", name="Import into Products"))
     page.keyboard.press("Enter")
 
@@ -134,6 +142,7 @@ def test_the_grid_with_the_keyboard_alone(new_context: NewContext, tmp_path: pat
     path = tmp_path / "keyboard-contacts.csv"
     path.write_text(CONTACTS)
     owner.get_by_label(re.compile("^File")).set_input_files(path)
+    owner.get_by_role("button", name="Upload and preview").click()
     owner.get_by_role("button", name="Import into Contacts").click()
     imported = job_id_of(owner)
     expect(owner.locator("#job-detail")).to_have_attribute("data-status", "completed", timeout=30_000)

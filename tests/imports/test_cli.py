@@ -118,3 +118,63 @@ def test_with_a_live_worker_the_command_leaves_the_job_to_it(
         thread.join(30)
     assert result.exit_code == 0, result.output
     assert importer.get_job(root, 1).worker_id == worker.id
+
+
+ODD = b"Title of the export\nwho,mail,given,family\nx,ada@example.com,Ada,Lovelace\n"
+
+
+def test_map_options_feed_the_columns_they_name_and_jobs_show_prints_the_mapping(
+    jobdeck: click.testing.CliRunner, importer: Service, tmp_path: pathlib.Path
+) -> None:
+    admin(importer)
+    path = write(tmp_path, ODD)
+    args = ["import", path, "-t", "contacts", "--map", "given=first_name", "--map", "family=last_name"]
+    result = jobdeck.invoke(cli, [*args, "--map", "who=", "--header-row", "2"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert [(r["email"], r["first_name"], r["last_name"]) for r in rows(importer)] == [
+        ("ada@example.com", "Ada", "Lovelace")
+    ]
+    shown = jobdeck.invoke(cli, ["jobs", "show", "1"], catch_exceptions=False)
+    assert "Column mapping" in shown.stdout
+    assert [
+        line.split() for line in shown.stdout.splitlines() if line.startswith("│ given") or line.startswith("│ who")
+    ] == [
+        ["│", "who", "│", "(ignored)", "│"],
+        ["│", "given", "│", "first_name", "│"],
+    ]
+
+
+def test_preview_prints_the_detection_the_mapping_and_the_rows_and_imports_nothing(
+    jobdeck: click.testing.CliRunner, importer: Service, tmp_path: pathlib.Path
+) -> None:
+    admin(importer)
+    path = write(tmp_path, ODD)
+    args = ["import", path, "-t", "contacts", "--preview", "--map", "given=first_name", "--map", "family=last_name"]
+    result = jobdeck.invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "encoding utf-8, comma-delimited; header on row 2; mapping: given" in result.stdout
+    assert "Ignored file columns: 'who'" in result.stdout
+    assert "ada@example.com" in result.stdout
+    assert rows(importer) == []
+
+
+def test_preview_json_is_the_apis_preview_document_and_fails_on_an_unusable_mapping(
+    jobdeck: click.testing.CliRunner, importer: Service, tmp_path: pathlib.Path
+) -> None:
+    admin(importer)
+    path = write(tmp_path, ODD)
+    result = jobdeck.invoke(cli, ["import", path, "-t", "contacts", "--preview", "--json"], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # first_name and last_name match nothing
+    document = json.loads(result.stdout)
+    assert (document["header_row"], document["delimiter_name"], document["mapping_source"]) == (2, "comma", "automatic")
+    assert document["mapping"]["mapping"] == {"mail": "email"}
+    assert any("'first_name'" in problem for problem in document["mapping"]["errors"])
+
+
+def test_a_map_option_without_equals_is_refused(
+    jobdeck: click.testing.CliRunner, importer: Service, tmp_path: pathlib.Path
+) -> None:
+    admin(importer)
+    result = jobdeck.invoke(cli, ["import", write(tmp_path, ODD), "-t", "contacts", "--map", "given"])
+    assert result.exit_code == 2
+    assert "'given' is not 'FILE COLUMN=target_column'" in result.output

@@ -166,14 +166,23 @@ def test_the_upload_is_the_jobs_input_file(importer: Service, uploader: model.Us
     data = contacts_csv(GOOD[0])
     job = importer.start_import(uploader, io.BytesIO(data), "C:\\Users\\me\\contacts\x07.csv", "contacts")
     [f] = importer.job_detail(uploader, job.id).files
-    assert (f.kind, f.name, f.content_type, f.size) == (model.FileKind.INPUT, "contacts.csv", "text/csv", len(data))
+    assert (f.kind, f.name, f.content_type, f.size) == (
+        model.FileKind.INPUT,
+        "contacts.csv",
+        "text/csv; charset=utf-8",
+        len(data),
+    )
     assert job.params == {
         "target": "contacts",
         "filename": "contacts.csv",
         "on_error": "skip",
         "dry_run": False,
         "encoding": None,
-        "delimiter": None,
+        "delimiter": ",",
+        "sheet": None,
+        "header_row": 1,
+        "mapping": {c: c for c in ("first_name", "last_name", "email", "phone", "company", "country", "created_on")},
+        "header": ["first_name", "last_name", "email", "phone", "company", "country", "created_on"],
     }
     assert (job.type, job.tab, job.description, job.run_at) == (
         "import",

@@ -70,7 +70,7 @@ def test_only_the_first_sheet_is_read(run_import: RunImport, importer: Service) 
 def test_an_empty_sheet_fails_the_job(run_import: RunImport) -> None:
     result = run_import(workbook(), filename="contacts.xlsx")
     assert result.status is Status.FAILED
-    assert result.job.error == "The file is empty: its first sheet has no header row."
+    assert result.job.error == "The workbook is empty: none of its sheets has anything in it."
 
 
 def test_a_zip_that_is_not_a_workbook_fails_the_job(run_import: RunImport) -> None:
@@ -79,7 +79,7 @@ def test_a_zip_that_is_not_a_workbook_fails_the_job(run_import: RunImport) -> No
         z.writestr("hello.txt", "not a workbook")
     result = run_import(out.getvalue(), filename="contacts.xlsx")
     assert result.status is Status.FAILED
-    assert "not a readable XLSX file" in (result.job.error or "")
+    assert "is damaged, so it is not a valid XLSX file" in (result.job.error or "")
 
 
 def test_a_csv_named_xlsx_is_refused_at_upload(importer: Service, uploader: model.User) -> None:

@@ -113,6 +113,8 @@ class World:
         path = path.replace("{name}", "default" if "/queues/" in path else "contacts")
         if "{token_id}" in path:
             path = path.replace("{token_id}", str(self.fresh_token(cell)))
+        if "{token}" in path:
+            path = path.replace("{token}", self.staged_upload(cell))
         api = path.startswith("/api/")
         headers = dict(self.tokens.get(cell.caller, {})) if api else {}
         kwargs: dict[str, Any] = {}
@@ -131,7 +133,13 @@ class World:
             kwargs["data"]["csrf_token"] = sign_in(client, USERNAMES[cell.caller])
         response = client.request(cell.method, path, headers=headers, **kwargs)
         listed = None
-        if response.status_code == 200 and cell.method == "GET" and cell.target != "-" and "{job_id}" not in cell.path:
+        if (
+            response.status_code == 200
+            and cell.method == "GET"
+            and cell.target != "-"
+            and "{job_id}" not in cell.path
+            and "{token}" not in cell.path
+        ):
             wanted = self.done[cell.target].id
             if api:
                 listed = wanted in [row["id"] for row in response.json()["items"]]
@@ -145,6 +153,15 @@ class World:
         user = self.users[holder]
         self.service.accounts.issue_token(user, "spare")
         return self.service.accounts.tokens_of(user)[0].id
+
+    def staged_upload(self, cell: Cell) -> str:
+        """A fresh upload waiting on the import page, staged by the object's owner in their session."""
+        owner = {"owner's": "owner", "other's": "other", "admin's": "admin"}[cell.target]
+        response = self.clients[owner].post(
+            "/imports/new", data={"target": "contacts", "csrf_token": self.csrf[owner]}, files={"file": CSV}
+        )
+        assert response.status_code == 303, response.text
+        return str(response.headers["location"]).rsplit("/", 1)[1]
 
     def _body(self, cell: Cell, path: str) -> dict[str, Any]:
         admin_type = cell.variant == "admin-type"
@@ -166,6 +183,8 @@ class World:
             return {"params": {"q": "no such job"}, "data": {"confirm": "0"}}
         if path in ("/imports/new", "/api/v1/imports", "/api/v1/imports/preview"):
             return {"data": {"target": "contacts"}, "files": {"file": CSV}}
+        if path.startswith("/imports/"):
+            return {"data": {"action": "preview"}}
         return {}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -203,3 +204,59 @@ def test_the_openapi_document_lists_every_api_route(client: TestClient) -> None:
         "/api/v1/job-types",
     } <= set(paths)
     assert not any(p.startswith("/settings") for p in paths)
+
+
+SHUFFLED = "Notes,Courriel,Given,Family\nvip,ada@example.com,Ada,Lovelace\n"
+
+
+def test_an_upload_with_a_mapping_imports_through_it_and_the_detail_shows_it(
+    client: TestClient, alice_h: dict[str, str], run_jobs: Callable[[], None]
+) -> None:
+    mapping = '{"Given": "first_name", "Family": "last_name"}'
+    response: Any = upload(client, alice_h, SHUFFLED, mapping=mapping)
+    assert response.status_code == 202, response.text
+    run_jobs()
+    detail = client.get(response.headers["location"], headers=alice_h).json()
+    assert detail["status"] == "completed", detail
+    assert detail["mapping"] == {"Notes": None, "Courriel": "email", "Given": "first_name", "Family": "last_name"}
+
+
+@pytest.mark.parametrize(
+    ("form", "named"),
+    [
+        ({"mapping": "{not json"}, "mapping must be JSON"),
+        ({"mapping": '["Given"]'}, "mapping must be a JSON object"),
+        ({"mapping": '{"Given": "nickname"}'}, "Contacts has no column 'nickname'"),
+        ({"mapping": '{"Middle": "first_name"}'}, "the file has no column 'Middle'"),
+        ({"mapping": '{"Courriel": null}'}, "The required column 'email' matches no column of the file"),
+        ({"header_row": "9"}, "header_row must be between 1 and 2"),
+        ({"sheet": "Data"}, "A CSV file has no sheets to choose"),
+    ],
+)
+def test_a_mapping_or_choice_the_file_cannot_honour_is_a_422_naming_it(
+    client: TestClient, alice_h: dict[str, str], form: dict[str, str], named: str
+) -> None:
+    response: Any = upload(client, alice_h, SHUFFLED, **form)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert named in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("data", "charset"),
+    [
+        ("Prénom;Nom;Courriel\nJosé;Núñez;jose@example.com\n".encode("cp1252"), "windows-1252"),
+        ("first_name,last_name,email\nZoë,Ødegaard,zoe@example.com\n".encode("utf-16"), "utf-16"),
+        (CONTACTS.encode(), "utf-8"),
+    ],
+)
+def test_the_input_file_downloads_with_the_charset_it_was_read_in(
+    client: TestClient, alice_h: dict[str, str], data: bytes, charset: str
+) -> None:
+    response: Any = upload(client, alice_h, data)
+    assert response.status_code == 202, response.text
+    detail = client.get(response.headers["location"], headers=alice_h).json()
+    [uploaded] = detail["files"]
+    download = client.get(uploaded["download_url"], headers=alice_h)
+    assert download.headers["content-type"] == f"text/csv; charset={charset}"
+    assert download.content == data

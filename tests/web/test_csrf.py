@@ -25,6 +25,7 @@ CALLS: dict[str, dict[str, Any]] = {
     "/settings/maintenance/jobs/{job_id}/cancel": {"data": {}},
     "/settings/maintenance/jobs/{job_id}/retry": {"data": {}},
     "/imports/new": {"data": {"target": "contacts"}, "files": {"file": CSV}},
+    "/imports/{token}": {"data": {"action": "preview"}},
     "/api/v1/jobs": {"json": {"type": "noop"}},
     "/api/v1/jobs/{job_id}/cancel": {},
     "/api/v1/jobs/{job_id}/retry": {},
@@ -81,8 +82,8 @@ def targets(service: Service, alice: model.User, make_job: Callable[..., model.J
     return {"cancel": make_job(alice, "t_echo").id, "retry": failed.id, "token": spare}
 
 
-def _path(route: str, targets: dict[str, int]) -> str:
-    route = route.replace("{token_id}", str(targets["token"])).replace("{name}", "default")
+def _path(route: str, targets: dict[str, int], staged: str = "A" * 32) -> str:
+    route = route.replace("{token_id}", str(targets["token"])).replace("{token}", staged).replace("{name}", "default")
     return route.replace("{job_id}", str(targets["retry" if route.endswith("retry") else "cancel"]))
 
 
@@ -125,7 +126,11 @@ def test_the_same_request_with_the_right_token_goes_through(
         headers["X-CSRF-Token"] = token
     else:
         call.setdefault("data", {})["csrf_token"] = token
-    response = client.request(call.pop("method", "POST"), _path(route, targets), headers=headers, **call)
+    staged = "A" * 32
+    if "{token}" in route:  # an upload waiting on the import page, staged in this session
+        upload = client.post("/imports/new", data={"target": "contacts", "csrf_token": token}, files={"file": CSV})
+        staged = upload.headers["location"].rsplit("/", 1)[1]
+    response = client.request(call.pop("method", "POST"), _path(route, targets, staged), headers=headers, **call)
     assert response.status_code in (200, 202, 204, 303), response.text
 
 

@@ -244,24 +244,6 @@ def test_the_import_page_shows_targets_columns_and_template(client: TestClient, 
     assert 'name="on_error" value="fail"' in page.text
 
 
-def test_an_upload_from_the_page_lands_on_the_new_jobs_detail(
-    client: TestClient, alice: model.User, run_jobs: Callable[[], None]
-) -> None:
-    csrf = sign_in(client, "alice")
-    response = client.post(
-        "/imports/new",
-        data={"csrf_token": csrf, "target": "contacts", "on_error": "skip"},
-        files={"file": ("people.csv", b"first_name,last_name,email\nA,B,a@example.com\n", "text/csv")},
-    )
-    assert response.status_code == 303
-    run_jobs()
-    detail = client.get(response.headers["location"])
-    assert detail.context["job"].tab is model.Tab.IMPORTS  # type: ignore[attr-defined]
-    assert detail.context["job"].run_at == "/imports/new"  # type: ignore[attr-defined]
-    assert detail.context["job"].status is model.Status.COMPLETED  # type: ignore[attr-defined]
-    assert "<h2>Input Files</h2>" in detail.text
-
-
 def test_every_page_loads_the_one_script_and_no_inline_script(
     client: TestClient, alice: model.User, make_job: MakeJob
 ) -> None:
