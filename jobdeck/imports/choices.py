@@ -62,7 +62,7 @@ def resolve(
             limits=readers.Limits.from_settings(settings),
             fallback=settings.import_fallback_encoding,
         )
-    except errors.ImportRejected:
+    except Exception:  # a file refused, or worse: without a choice to check, the job's capped child reads it
         if chose:
             raise
         return {}, None

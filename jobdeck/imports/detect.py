@@ -119,7 +119,7 @@ def first_matching_sheet(target: Target, book: head.Workbook) -> tuple[str, list
         return best[1], best[2]
     if first_filled is not None:
         return first_filled
-    raise errors.ImportRejected("The workbook is empty: none of its sheets has anything in it.")
+    raise errors.ImportRejected("The file is empty: none of its sheets has anything in it.")
 
 
 def xlsx_layout(

@@ -22,7 +22,7 @@ PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password"}
 SUMMARY_KEYS = {"id", "type", "tab", "description", "status", "run_by", "progress"} | {
     "created_at", "started_at", "ended_at", "failed_at"
 }  # fmt: skip
-DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks", "title", "log", "events"}
+DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks", "mapping", "title", "log", "events"}
 
 
 def drain(service: Service) -> None:

@@ -70,7 +70,7 @@ def test_only_the_first_sheet_is_read(run_import: RunImport, importer: Service) 
 def test_an_empty_sheet_fails_the_job(run_import: RunImport) -> None:
     result = run_import(workbook(), filename="contacts.xlsx")
     assert result.status is Status.FAILED
-    assert result.job.error == "The workbook is empty: none of its sheets has anything in it."
+    assert result.job.error == "The file is empty: none of its sheets has anything in it."
 
 
 def test_a_zip_that_is_not_a_workbook_fails_the_job(run_import: RunImport) -> None:

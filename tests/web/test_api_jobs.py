@@ -28,7 +28,7 @@ SUMMARY_FIELDS = set(
         "progress",
     ]
 )
-DETAIL_FIELDS = SUMMARY_FIELDS | {"run_at", "error", "files", "subtasks", "title", "log", "events"}
+DETAIL_FIELDS = SUMMARY_FIELDS | {"run_at", "error", "files", "subtasks", "mapping", "title", "log", "events"}
 MakeJob = Callable[..., model.Job]
 
 
