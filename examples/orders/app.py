@@ -21,10 +21,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 import jobdeck
 from examples.orders import jobs
 from examples.orders.tables import metadata, orders
-from jobdeck.service import Service
 from jobdeck.settings import Settings
 from jobdeck.settings import load as load_settings
-from jobdeck.store import jobs as job_rows
 
 JOBS_PREFIX = "/admin/jobs"
 #: The application's own accounts (it is an example): name -> (password, display name, admin of jobs).
@@ -41,14 +39,12 @@ class OverCreditLimit(Exception):
     """The customer's orders would exceed CREDIT_LIMIT; the order's transaction is rolled back."""
 
 
-def place_order(conn: sa.Connection, service: Service, customer: str, amount: Decimal, run_by_id: int) -> int:
+def place_order(conn: sa.Connection, customer: str, amount: Decimal, run_by_id: int) -> int:
     """Insert an order and enqueue the export of its customer's orders on `conn`, in the caller's transaction:
     if that transaction rolls back, there is neither an order nor a job. Returns the job's id."""
     number = f"O-{secrets.token_hex(4).upper()}"
     conn.execute(sa.insert(orders).values(number=number, customer=customer, amount=amount, ordered_on=dt.date.today()))
-    export = service.registry.get(jobs.EXPORT_ORDERS)
-    new = export.new_job(export.validate_params({"customer": customer}), run_by_id=run_by_id, run_at="/")
-    job_id = job_rows.submit(service.db, new, conn=conn)
+    job_id = jobs.export_orders.enqueue({"customer": customer}, run_by=run_by_id, page="/", connection=conn)
     total = conn.execute(sa.select(sa.func.sum(orders.c.amount)).where(orders.c.customer == customer)).scalar_one()
     if Decimal(total) > CREDIT_LIMIT:
         raise OverCreditLimit(f"{customer} would have {total} on order, over the limit of {CREDIT_LIMIT}")
@@ -141,7 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         by = service.accounts.adopt(user.username, display_name=user.display_name, is_admin=user.is_admin)
         try:
             with service.db.write() as conn:
-                job_id = place_order(conn, service, customer.strip(), value, by.id)
+                job_id = place_order(conn, customer.strip(), value, by.id)
         except OverCreditLimit as exc:
             return JSONResponse({"detail": str(exc)}, status_code=422)
         return RedirectResponse(f"/?job={job_id}", status_code=303)
