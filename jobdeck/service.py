@@ -4,6 +4,7 @@ for all of them."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
@@ -17,6 +18,7 @@ from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
+from jobdeck.store import attempts as attempt_rows
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import listing, transitions
 from jobdeck.store import stats as job_stats
@@ -42,6 +44,8 @@ class JobDetail:
     subtasks: list[model.Subtask]
     files: list[model.JobFile]
     log: list[model.LogLine]
+    #: every run of it, oldest first (subtasks are the current, or last, attempt's)
+    attempts: list[model.Attempt] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,8 +118,11 @@ class Service:
         *,
         run_at: str | None = None,
         idempotency_key: str | None = None,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
     ) -> model.Job:
-        """Enqueue a job as `user` (None: the system), after checking they may start its type."""
+        """Enqueue a job as `user` (None: the system), after checking they may start its type; not run before
+        `not_before` (naive: UTC) or `delay_seconds` from now, when given."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
         clean = job_type.validate_params(params or {}, self.settings.max_params_bytes)
         new = job_type.new_job(
@@ -123,13 +130,27 @@ class Service:
             run_by_id=user.id if user else None,
             run_at=safe_run_at(run_at),
             idempotency_key=idempotency_key,
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
         return self._submit(new)
 
-    def enqueue_many(self, user: model.User | None, type_name: str, params: dict[str, Any], count: int) -> list[int]:
+    def enqueue_many(
+        self,
+        user: model.User | None,
+        type_name: str,
+        params: dict[str, Any],
+        count: int,
+        *,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
+    ) -> list[int]:
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
         new = job_type.new_job(
-            job_type.validate_params(params, self.settings.max_params_bytes), run_by_id=user.id if user else None
+            job_type.validate_params(params, self.settings.max_params_bytes),
+            run_by_id=user.id if user else None,
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
         return job_rows.submit_many(self.db, [new] * count)
 
@@ -157,9 +178,10 @@ class Service:
             return JobDetail(
                 job=job,
                 title=self.registry.title(job.type),
-                subtasks=job_rows.subtasks(conn, job_id),
+                subtasks=job_rows.subtasks(conn, job_id, attempt=job.attempt),
                 files=job_rows.files(conn, job_id),
                 log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
+                attempts=attempt_rows.for_job(conn, job),
             )
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:

@@ -11,6 +11,7 @@ import rich.console
 import rich.table
 
 from jobdeck import model, views
+from jobdeck.cli import when
 from jobdeck.cli.db import one_line_errors, open_service
 from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
 from jobdeck.service import JobDetail, Service
@@ -141,6 +142,7 @@ def _print_detail(detail: JobDetail) -> None:
         ("Job Run At", job.run_at or ""),
         ("Progress", _progress(job)),
         ("Attempt", f"{job.attempt} of {job.max_attempts}"),
+        ("Waiting", views.waiting(job) or ""),
         ("Error", job.error or ""),
     ]:
         if value:
@@ -158,6 +160,18 @@ def _print_detail(detail: JobDetail) -> None:
                 s.name, s.status.value, views.clock(s.started_at), views.clock(s.ended_at), s.message or ""
             )
         _print(subtasks)
+    if detail.attempts:
+        runs = rich.table.Table("Attempt", "Worker", "Start", "End", "Outcome", "Error", title="Attempts")
+        for a in detail.attempts:
+            runs.add_row(
+                f"{a.attempt} of {job.max_attempts}",
+                a.worker_id or "",
+                views.clock(a.started_at),
+                views.clock(a.ended_at) if a.ended_at else "Still in progress",
+                views.attempt_outcome(a),
+                a.error or "",
+            )
+        _print(runs)
     for line in detail.log:
         click.echo(f"{views.clock(line.at)} {line.level.upper():7} {line.message}")
 
@@ -168,7 +182,7 @@ def _print_detail(detail: JobDetail) -> None:
 @as_option
 @one_line_errors
 def show(job_id: int, as_json: bool, as_user: str | None) -> None:
-    """One job: its fields, files, subtasks and log."""
+    """One job: its fields, files, subtasks (of its current attempt), attempts and log."""
     with open_service() as service:
         detail = service.job_detail(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
         if as_json:
@@ -217,17 +231,26 @@ def _param(text: str) -> tuple[str, Any]:
 @click.argument("type_name", metavar="TYPE")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (VALUE may be JSON).")
 @click.option("--count", type=click.IntRange(1, 1_000_000), default=1, show_default=True, help="How many jobs.")
+@when.in_option
+@when.at_option
 @as_option
 @one_line_errors
-def enqueue(type_name: str, params: tuple[str, ...], count: int, as_user: str | None) -> None:
+def enqueue(
+    type_name: str, params: tuple[str, ...], count: int, delay: float | None, at: str | None, as_user: str | None
+) -> None:
     """Queue a job of TYPE (by default as the system; with --as, checked against that user's rights)."""
     values = dict(_param(p) for p in params)
+    not_before, delay_seconds = when.start_time(delay, at)
     with open_service() as service:
         user = _acting(service, as_user, default=None)
         if count == 1:
-            click.echo(str(service.start_job(user, type_name, values).id))
+            click.echo(
+                str(service.start_job(user, type_name, values, not_before=not_before, delay_seconds=delay_seconds).id)
+            )
         else:
-            ids = service.enqueue_many(user, type_name, values, count)
+            ids = service.enqueue_many(
+                user, type_name, values, count, not_before=not_before, delay_seconds=delay_seconds
+            )
             click.echo(f"Queued {len(ids)} jobs ({ids[0]}…{ids[-1]}).")
 
 

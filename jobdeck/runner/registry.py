@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ import croniter
 import pydantic
 
 from jobdeck import access, errors, model
+from jobdeck.runner.retrying import DEFAULT as DEFAULT_RETRY
+from jobdeck.runner.retrying import ExceptionTypes, RetryPolicy
 from jobdeck.settings import Settings
 from jobdeck.store.jobs import NewJob
 
@@ -29,7 +32,7 @@ class JobType:
     title: str  #: the grid's "Job" column: the type of action performed
     tab: model.Tab
     audience: access.Audience  #: who may start it
-    max_attempts: int  #: runs allowed when workers are lost; an exception fails the job at once
+    max_attempts: int  #: runs allowed: after an exception its `retry` policy allows, or a lost worker
     params: type[pydantic.BaseModel] | None  #: validates params at enqueue time
     describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
     schedule: str | None  #: cron expression for a system job that runs by itself
@@ -40,6 +43,8 @@ class JobType:
     isolated: bool = False
     memory_mb: ChildLimit = None
     cpu_seconds: ChildLimit = None
+    #: which exceptions run the job again while attempts remain, and the backoff between attempts
+    retry: RetryPolicy = DEFAULT_RETRY
 
     def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
         """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
@@ -71,9 +76,12 @@ class JobType:
         run_at: str | None = None,
         idempotency_key: str | None = None,
         retry_of: int | None = None,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
     ) -> NewJob:
         """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
-        its params unless `description` says otherwise."""
+        its params unless `description` says otherwise; not run before `not_before` (or `delay_seconds` from
+        now by the database's clock) when given."""
         return NewJob(
             type=self.name,
             tab=self.tab,
@@ -85,6 +93,8 @@ class JobType:
             max_attempts=self.max_attempts,
             idempotency_key=idempotency_key,
             retry_of=retry_of,
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
 
 
@@ -108,8 +118,14 @@ class Registry:
         isolated: bool = False,
         memory_mb: ChildLimit = None,
         cpu_seconds: ChildLimit = None,
+        retry_on: ExceptionTypes = DEFAULT_RETRY.retry_on,
+        fail_on: ExceptionTypes = DEFAULT_RETRY.fail_on,
+        backoff_base: float = DEFAULT_RETRY.backoff_base,
+        backoff_cap: float = DEFAULT_RETRY.backoff_cap,
     ) -> Callable[[JobFunction], JobFunction]:
-        """Register the decorated function as job type `name`."""
+        """Register the decorated function as job type `name`. An exception runs it again (after a backoff)
+        while `max_attempts` allow: see runner/retrying.py for `retry_on`, `fail_on` and the backoff."""
+        retry = RetryPolicy(retry_on=retry_on, fail_on=fail_on, backoff_base=backoff_base, backoff_cap=backoff_cap)
 
         def register(func: JobFunction) -> JobFunction:
             self.add(
@@ -128,6 +144,7 @@ class Registry:
                     isolated=isolated,
                     memory_mb=memory_mb,
                     cpu_seconds=cpu_seconds,
+                    retry=retry,
                 )
             )
             return func

@@ -47,6 +47,7 @@ def file_size(size: int) -> str:
 
 
 templates.env.filters.update(status_label=views.status_label, iso=iso, utc_text=utc_text, file_size=file_size)
+templates.env.filters.update(waiting=views.waiting, attempt_outcome=views.attempt_outcome)
 templates.env.globals.update(FILE_SECTIONS=FILE_SECTIONS, STATUS_LABELS=views.STATUS_LABELS, day=dt.timedelta(days=1))
 
 

@@ -184,7 +184,9 @@ def test_released_jobs_go_back_to_the_queue_without_spending_an_attempt(db: Data
     with db.write() as conn:
         assert transitions.release(conn, [c.job.id], c.lease_token) == {c.job.id}
     job = get(db, c.job.id)
-    assert job.status is model.Status.QUEUED and job.attempt == 0 and job.worker_id is None
+    assert job.status is model.Status.QUEUED and job.worker_id is None
+    # the handed-back run keeps its number (its subtasks stay apart) and the job gets one more attempt
+    assert job.attempt == 1 and job.max_attempts - job.attempt == c.job.max_attempts
 
 
 def test_file_records_are_listed_with_their_job(db: Database) -> None:
