@@ -46,7 +46,8 @@ def _run(registry: Registry, ctx: JobContext, options: WorkerOptions) -> transit
             return None
         if ctx.timed_out():  # e.g. its child process, killed at the limit: time limits never retry
             return past_its_limit(ctx)
-        if policy.retries(exc) and job.attempt < job.max_attempts:
+        # a run asked to stop is not run again, whatever it raised on the way out
+        if policy.retries(exc) and job.attempt < job.max_attempts and not ctx.cancelled():
             return retrying(ctx, exc, policy)
         return failed(ctx, exc)
     if ctx.lost:

@@ -16,6 +16,7 @@ ONLY_OS = "t_retry_only_os_errors"
 REFUSES = "t_retry_refuses"
 WAITS = "t_retry_waits_for_cancel"
 SLOW = "t_retry_slow_backoff"
+RAISES_WHEN_CANCELLED = "t_retry_raises_when_cancelled"
 
 
 class Permanent(Exception):
@@ -55,3 +56,10 @@ def waits(ctx: JobContext) -> None:
     while time.monotonic() < deadline:
         ctx.raise_if_cancelled()
         time.sleep(0.02)
+
+
+@job_type(RAISES_WHEN_CANCELLED, title="Raises when cancelled", audience="everyone", max_attempts=5)
+def raises_when_cancelled(ctx: JobContext) -> None:
+    while not ctx.cancelled():
+        time.sleep(0.02)
+    raise ValueError("stopped badly")

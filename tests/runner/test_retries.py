@@ -132,3 +132,14 @@ def test_a_run_past_its_time_limit_is_not_retried(service: Service) -> None:
     outcome = worker.pool.execute(worker._context(claimed))
     assert outcome is not None and outcome.status is model.Status.FAILED and "limit" in (outcome.error or "")
     assert job.id == claimed.job.id
+
+
+def test_a_run_asked_to_stop_is_not_retried_whatever_it_raises(service: Service) -> None:
+    service.start_job(None, kinds_retry.RAISES_WHEN_CANCELLED)
+    worker = service.worker(concurrency=1)
+    with service.db.write() as conn:
+        (claimed,) = claim.claim(service.db, conn, worker.id, 1, lease_seconds=30)
+    ctx = worker._context(claimed)
+    ctx.mark_cancel_requested()
+    outcome = worker.pool.execute(ctx)
+    assert outcome is not None and outcome.status is model.Status.FAILED and outcome.error == "stopped badly"
