@@ -22,7 +22,7 @@ from jobdeck.store import attempts as attempt_rows
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import listing, transitions
 from jobdeck.store import stats as job_stats
-from jobdeck.store.database import Database
+from jobdeck.store.database import Connection, Database
 from jobdeck.wiring import Wiring
 
 _RUN_AT = re.compile(r"^/(?![/\\])[A-Za-z0-9._~!$&'()*+,;=:@%/?#-]*$")
@@ -61,6 +61,18 @@ class InputFile:
     @classmethod
     def of(cls, f: model.JobFile) -> InputFile:
         return cls(f.name, f.content_type, f.size, f.sha256, f.storage_key)
+
+
+def _detail(conn: Connection, job: model.Job, title: str, user: model.User | None) -> JobDetail:
+    """The detail of a job `user` may see: the subtasks of its current (or last) attempt, every attempt."""
+    return JobDetail(
+        job=job,
+        title=title,
+        subtasks=job_rows.subtasks(conn, job.id, attempt=job.attempt),
+        files=job_rows.files(conn, job.id),
+        log=access.visible_log(user, job_rows.log_lines(conn, job.id)),
+        attempts=attempt_rows.for_job(conn, job),
+    )
 
 
 class Service:
@@ -136,22 +148,12 @@ class Service:
         return self._submit(new)
 
     def enqueue_many(
-        self,
-        user: model.User | None,
-        type_name: str,
-        params: dict[str, Any],
-        count: int,
-        *,
-        not_before: dt.datetime | None = None,
-        delay_seconds: float | None = None,
+        self, user: model.User | None, type_name: str, params: dict[str, Any], count: int, **when: Any
     ) -> list[int]:
+        """`count` jobs with the same params; `when`: not_before or delay_seconds, as JobType.new_job takes them."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
-        new = job_type.new_job(
-            job_type.validate_params(params, self.settings.max_params_bytes),
-            run_by_id=user.id if user else None,
-            not_before=not_before,
-            delay_seconds=delay_seconds,
-        )
+        clean = job_type.validate_params(params, self.settings.max_params_bytes)
+        new = job_type.new_job(clean, run_by_id=user.id if user else None, **when)
         return job_rows.submit_many(self.db, [new] * count)
 
     # -- reading jobs --------------------------------------------------------------------------
@@ -175,14 +177,7 @@ class Service:
             job = job_rows.get(conn, job_id)
             if not access.can_view(user, job):
                 raise errors.JobNotFound()
-            return JobDetail(
-                job=job,
-                title=self.registry.title(job.type),
-                subtasks=job_rows.subtasks(conn, job_id, attempt=job.attempt),
-                files=job_rows.files(conn, job_id),
-                log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
-                attempts=attempt_rows.for_job(conn, job),
-            )
+            return _detail(conn, job, self.registry.title(job.type), user)
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:
         """A job's file and its bytes, checked against the same job row the user may see."""

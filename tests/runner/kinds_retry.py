@@ -16,6 +16,7 @@ ONLY_OS = "t_retry_only_os_errors"
 REFUSES = "t_retry_refuses"
 WAITS = "t_retry_waits_for_cancel"
 SLOW = "t_retry_slow_backoff"
+LATER = "t_retry_in_ten_minutes"
 RAISES_WHEN_CANCELLED = "t_retry_raises_when_cancelled"
 
 
@@ -63,3 +64,9 @@ def raises_when_cancelled(ctx: JobContext) -> None:
     while not ctx.cancelled():
         time.sleep(0.02)
     raise ValueError("stopped badly")
+
+
+@job_type(LATER, title="Retries in ten minutes", audience="everyone", max_attempts=4, backoff_base=600, backoff_cap=600)
+def later(ctx: JobContext) -> None:
+    """Its retry waits 5 to 10 minutes: what a page shows while a job waits, on a machine of any speed."""
+    raise ValueError(f"boom on attempt {ctx.attempt}")

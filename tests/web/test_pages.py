@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck import model
 from jobdeck.service import Service
-from tests.runner import kinds_retry  # noqa: F401 (registers the retry tests' job types)
+from tests.runner import kinds_retry
 from tests.web.conftest import sign_in
 
 GRID = "/settings/maintenance/jobs"
@@ -302,7 +302,7 @@ def test_the_grid_says_when_a_delayed_job_is_scheduled_and_when_a_retry_comes(
 
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
     scheduled = service.start_job(alice, "noop", not_before=later)
-    retrying = service.start_job(alice, "t_retry_slow_backoff")
+    retrying = service.start_job(alice, kinds_retry.LATER)
     service.worker(concurrency=1).run_once()  # the retrying job raises and waits out its backoff (seconds)
     sign_in(client, "alice")
     html = client.get(GRID).text
@@ -317,7 +317,7 @@ def test_the_grid_says_when_a_delayed_job_is_scheduled_and_when_a_retry_comes(
 def test_the_detail_shows_the_attempts_table_and_the_retry_time(
     client: TestClient, service: Service, alice: model.User
 ) -> None:
-    job = service.start_job(alice, "t_retry_slow_backoff")
+    job = service.start_job(alice, kinds_retry.LATER)
     worker = service.worker(concurrency=1)
     worker.run_once()
     sign_in(client, "alice")
