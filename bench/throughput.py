@@ -8,6 +8,12 @@ SQLite runs with jobdeck's durable default (WAL, synchronous=FULL). The throwawa
 server's own defaults (fsync and synchronous_commit on) unless --pg-fast, which turns them off as the tests do.
 --profile DIR records each drain worker with py-spy (`pip install py-spy`; it slows the workers a lot,
 so read its output for proportions, not rates). Figures are printed, never asserted: this is not a test.
+
+    .venv/bin/python bench/throughput.py --only retries --jobs 5000 --backend sqlite --concurrency 4
+
+--only retries drains the same number of jobs four ways, one process: none delayed; each with a not_before
+already past; queued behind as many jobs delayed by an hour (the claim skips them); and jobs that raise
+once and are retried at once (no backoff), so each runs twice and writes two attempt rows.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from jobdeck.store.database import Database  # noqa: E402
 from jobdeck.wiring import Wiring  # noqa: E402
 
 PICKUP_TYPE = "bench_pickup"
+RETRY_TYPE = "bench_retry_once"
 IDLE_CPU_SECONDS = 10.0
 #: Workers import this file under this name (JOBDECK_JOB_MODULES) to know the pickup probe.
 MODULE_NAME = "throughput"
@@ -57,6 +64,13 @@ j = schema.jobs
 def pickup_probe(ctx: JobContext) -> None:
     """Notes the wall-clock time it started; the enqueuer runs on the same machine, so on the same clock."""
     ctx.log(repr(time.time()))
+
+
+@job_type(RETRY_TYPE, title="Raises once", audience="admins", max_attempts=2, backoff_base=0, backoff_cap=0)
+def retry_once(ctx: JobContext) -> None:
+    """Raises on its first attempt (queued again at once: no backoff), succeeds on its second."""
+    if ctx.attempt == 1:
+        raise RuntimeError("first attempt fails on purpose")
 
 
 # -- databases -----------------------------------------------------------------------------------
@@ -175,11 +189,19 @@ def enqueue_batch(url: str, n: int, batch: int) -> float:
     return n / elapsed
 
 
-def drain(url: str, n: int, processes: int, concurrency: int, profile_dir: pathlib.Path | None) -> tuple[float, float]:
-    """Enqueue n no-op jobs, then run `jobdeck worker --burst` processes until the queue is empty.
-    Returns (jobs/s from the first start to the last end, jobs/s from spawning the workers to their exit)."""
+def drain(
+    url: str,
+    n: int,
+    processes: int,
+    concurrency: int,
+    profile_dir: pathlib.Path | None,
+    new: job_rows.NewJob | None = None,
+) -> tuple[float, float]:
+    """Enqueue n jobs (no-op unless `new` says otherwise), then run `jobdeck worker --burst` processes until
+    none is claimable. Returns (jobs/s from the first start to the last end, jobs/s from spawning the
+    workers to their exit)."""
     db = _db(url)
-    new = job_rows.NewJob(type="noop")
+    new = new or job_rows.NewJob(type="noop")
     for done in range(0, n, 10_000):
         job_rows.submit_many(db, [new] * min(10_000, n - done))
     command = [sys.executable, "-m", "jobdeck", "worker", "--burst", "--concurrency", str(concurrency)]
@@ -217,6 +239,29 @@ def drain(url: str, n: int, processes: int, concurrency: int, profile_dir: pathl
         raise SystemExit(f"drain: only {completed} of {n} jobs completed")
     span = (_utc(last) - _utc(first)).total_seconds()
     return n / span, n / wall
+
+
+def retries(dbs: Backends, backend: str, n: int, concurrency: int) -> list[tuple[str, float]]:
+    """The drain of n jobs, one process, four ways, each on a fresh database (see the module's docstring):
+    (what, jobs/s) each."""
+    results = []
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    ways = [
+        ("none delayed", None, None),
+        ("not_before already past", job_rows.NewJob(type="noop", not_before=past), None),
+        (f"behind {n:,} jobs delayed an hour", None, job_rows.NewJob(type="noop", delay_seconds=3600)),
+        ("raise once, retried at once (2 runs each)", job_rows.NewJob(type=RETRY_TYPE, max_attempts=2), None),
+    ]
+    for what, new, ahead in ways:
+        url = dbs.url(backend)
+        if ahead is not None:
+            db = _db(url)
+            for done in range(0, n, 10_000):
+                job_rows.submit_many(db, [ahead] * min(10_000, n - done))
+            db.dispose()
+        span, _ = drain(url, n, 1, concurrency, None, new)
+        results.append((what, span))
+    return results
 
 
 def _py_spy() -> str:
@@ -360,7 +405,10 @@ def main() -> None:
         "--revision", default="head", help="migrate to this schema revision (e.g. 0001: what an index costs)"
     )
     parser.add_argument(
-        "--only", choices=["enqueue", "drain", "pickup"], action="append", help="run only these measures (repeatable)"
+        "--only",
+        choices=["enqueue", "drain", "pickup", "retries"],
+        action="append",
+        help="run only these measures (repeatable); retries runs only when named",
     )
     parser.add_argument("--profile", type=pathlib.Path, help="record py-spy profiles of the drain workers here")
     args = parser.parse_args()
@@ -394,6 +442,11 @@ def main() -> None:
                     what = f"drain {args.jobs:,} noop, {processes} process(es) x {threads} threads"
                     table.add_row(backend, what, f"{span:,.0f} jobs/s (with start-up: {wall:,.0f})")
                     console.print(f"{backend}: {what}: {span:,.0f} jobs/s")
+            for threads in [int(c) for c in args.concurrency.split(",")] if "retries" in only else []:
+                for what, rate in retries(dbs, backend, args.jobs, threads):
+                    label = f"drain {args.jobs:,}, 1 process x {threads} threads: {what}"
+                    table.add_row(backend, label, f"{rate:,.0f} jobs/s")
+                    console.print(f"{backend}: {label}: {rate:,.0f} jobs/s")
             for embedded in (False, True) if "pickup" in only else ():
                 samples = args.pickup_samples
                 result = pickup(dbs.url(backend), samples, embedded, 4)

@@ -127,6 +127,30 @@ class Subtask:
     attempt: int = 1  #: the job's attempt that wrote it
 
 
+class AttemptOutcome(enum.StrEnum):
+    """How one run of a job ended."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  #: raised with no attempt left, or an exception that does not retry, or its time limit
+    RETRYING = "retrying"  #: raised, and the job was queued again for a later attempt
+    LOST = "lost"  #: its worker stopped (no heartbeat within the lease)
+    CANCELLED = "cancelled"
+    HANDED_BACK = "handed_back"  #: its worker stopped cleanly and gave it back; it does not count
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One run of a job: the job's attempt number, who ran it and how it ended (None: running now)."""
+
+    job_id: int
+    attempt: int
+    worker_id: str | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    outcome: AttemptOutcome | None
+    error: str | None
+
+
 @dataclasses.dataclass(frozen=True)
 class JobFile:
     id: int

@@ -4,6 +4,7 @@ for all of them."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -15,10 +16,11 @@ from jobdeck.query import JobQuery
 from jobdeck.runner.registry import JobType, Registry
 from jobdeck.runner.worker import Worker
 from jobdeck.settings import Settings
+from jobdeck.store import attempts as attempt_rows
 from jobdeck.store import audit, listing, transitions
 from jobdeck.store import jobs as job_rows
 from jobdeck.store import stats as job_stats
-from jobdeck.store.database import Database
+from jobdeck.store.database import Connection, Database
 from jobdeck.wiring import Wiring
 
 #: Who an action is recorded as, and as which action (see store.audit).
@@ -35,6 +37,8 @@ class JobDetail:
     files: list[model.JobFile]
     log: list[model.LogLine]
     events: list[model.JobEvent]  #: the audit trail: who cancelled or retried it, and when
+    #: every run of it, oldest first (subtasks are the current, or last, attempt's)
+    attempts: list[model.Attempt] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +54,19 @@ class InputFile:
     @classmethod
     def of(cls, f: model.JobFile) -> InputFile:
         return cls(f.name, f.content_type, f.size, f.sha256, f.storage_key)
+
+
+def _detail(conn: Connection, job: model.Job, title: str, user: model.User | None) -> JobDetail:
+    """The detail of a job `user` may see: the subtasks of its current (or last) attempt, every attempt."""
+    return JobDetail(
+        job=job,
+        title=title,
+        subtasks=job_rows.subtasks(conn, job.id, attempt=job.attempt),
+        files=job_rows.files(conn, job.id),
+        log=access.visible_log(user, job_rows.log_lines(conn, job.id)),
+        events=audit.events(conn, job.id),
+        attempts=attempt_rows.for_job(conn, job),
+    )
 
 
 class Service:
@@ -107,8 +124,11 @@ class Service:
         *,
         run_at: str | None = None,
         idempotency_key: str | None = None,
+        not_before: dt.datetime | None = None,
+        delay_seconds: float | None = None,
     ) -> model.Job:
-        """Enqueue a job as `user` (None: the system), after checking they may start its type."""
+        """Enqueue a job as `user` (None: the system), after checking they may start its type; not run before
+        `not_before` (naive: UTC) or `delay_seconds` from now, when given."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
         clean = job_type.validate_params(params or {}, self.settings.max_params_bytes)
         new = job_type.new_job(
@@ -116,16 +136,24 @@ class Service:
             run_by_id=user.id if user else None,
             run_at=safe_run_at(run_at),
             idempotency_key=idempotency_key,
+            not_before=not_before,
+            delay_seconds=delay_seconds,
         )
         return self._submit(new)
 
     def enqueue_many(
-        self, user: model.User | None, type_name: str, params: dict[str, Any] | list[dict[str, Any]], count: int = 1
+        self,
+        user: model.User | None,
+        type_name: str,
+        params: dict[str, Any] | list[dict[str, Any]],
+        count: int = 1,
+        **when: Any,
     ) -> list[int]:
-        """`count` jobs with the same params, or one per item of a list of params; all validated, then written."""
+        """`count` jobs with the same params, or one per item of a list of params; all validated, then written.
+        `when`: not_before or delay_seconds, as JobType.new_job takes them."""
         job_type = self.registry.get(type_name) if user is None else self.startable_type(user, type_name)
         each = [params] if isinstance(params, dict) else params
-        news = new_jobs(job_type, each, user, self.settings.max_params_bytes)
+        news = new_jobs(job_type, each, user, self.settings.max_params_bytes, **when)
         return job_rows.submit_many(self.db, news if isinstance(params, list) else news * count)
 
     # -- reading jobs --------------------------------------------------------------------------
@@ -149,14 +177,7 @@ class Service:
             job = job_rows.get(conn, job_id)
             if not access.can_view(user, job):
                 raise errors.JobNotFound()
-            return JobDetail(
-                job=job,
-                title=self.registry.title(job.type),
-                subtasks=job_rows.subtasks(conn, job_id),
-                files=job_rows.files(conn, job_id),
-                log=access.visible_log(user, job_rows.log_lines(conn, job_id)),
-                events=audit.events(conn, job_id),
-            )
+            return _detail(conn, job, self.registry.title(job.type), user)
 
     def open_file(self, user: model.User | None, job_id: int, file_id: int) -> tuple[model.JobFile, Iterator[bytes]]:
         """A job's file and its bytes, checked against the same job row the user may see."""
@@ -230,8 +251,11 @@ class Service:
 
 
 def new_jobs(
-    job_type: JobType, params: list[dict[str, Any]], user: model.User | None, max_params_bytes: int
+    job_type: JobType, params: list[dict[str, Any]], user: model.User | None, max_params_bytes: int, **when: Any
 ) -> list[job_rows.NewJob]:
-    """A new job of this type per params, each validated, run by `user` (None: the system)."""
+    """A new job of this type per params, each validated, run by `user` (None: the system); `when`: not_before
+    or delay_seconds."""
     run_by_id = user.id if user else None
-    return [job_type.new_job(job_type.validate_params(p, max_params_bytes), run_by_id=run_by_id) for p in params]
+    return [
+        job_type.new_job(job_type.validate_params(p, max_params_bytes), run_by_id=run_by_id, **when) for p in params
+    ]

@@ -47,6 +47,51 @@ def clock(value: dt.datetime | None) -> str:
     return _utc(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
 
 
+def short_time(value: dt.datetime, now: dt.datetime | None = None) -> str:
+    """A time later today as `14:05`, on another day as `2026-01-02 14:05` (UTC, as every time here)."""
+    when, today = _utc(value), _utc(now or dt.datetime.now(dt.UTC))
+    return when.strftime("%H:%M") if when.date() == today.date() else when.strftime("%Y-%m-%d %H:%M")
+
+
+def waiting(job: model.Job, now: dt.datetime | None = None) -> str | None:
+    """Why a queued job is not running yet, when it waits for a time: "Scheduled for 14:05" (a delayed job),
+    "Retrying at 14:05 — attempt 2 of 5" (an attempt failed). None when it waits only for a free worker."""
+    now = now or dt.datetime.now(dt.UTC)
+    if job.status is not model.Status.QUEUED or job.not_before is None or _utc(job.not_before) <= now:
+        return None
+    at = short_time(job.not_before, now)
+    if job.attempt == 0:
+        return f"Scheduled for {at}"
+    return f"Retrying at {at} — attempt {job.attempt + 1} of {job.max_attempts}"
+
+
+#: How each attempt's end reads (the outcome words); a running attempt has no outcome yet.
+OUTCOME_LABELS = {
+    "succeeded": "Succeeded",
+    "failed": "Failed",
+    "retrying": "Failed, retried",
+    "lost": "Worker lost",
+    "cancelled": "Cancelled",
+    "handed_back": "Handed back",
+}
+
+
+def attempt_outcome(a: model.Attempt) -> str:
+    return OUTCOME_LABELS[a.outcome.value] if a.outcome is not None else "Running"
+
+
+def attempt(a: model.Attempt) -> dict[str, Any]:
+    """One run of a job, as the API, the page and the CLI show it."""
+    return {
+        "attempt": a.attempt,
+        "worker": a.worker_id,
+        "started_at": timestamp(a.started_at),
+        "ended_at": timestamp(a.ended_at),
+        "outcome": a.outcome.value if a.outcome is not None else "running",
+        "error": a.error,
+    }
+
+
 def download_url(job_id: int, file_id: int) -> str:
     return f"/api/v1/jobs/{job_id}/files/{file_id}"
 
@@ -65,6 +110,10 @@ def job_summary(job: model.Job) -> dict[str, Any]:
         "failed_at": timestamp(job.failed_at),
         "run_by": job.run_by,
         "progress": {"done": job.progress_done, "total": job.progress_total},
+        "not_before": timestamp(job.not_before),
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "waiting": waiting(job),
     }
 
 
@@ -87,6 +136,7 @@ def subtask(s: model.Subtask) -> dict[str, Any]:
         "started_at": timestamp(s.started_at),
         "ended_at": timestamp(s.ended_at),
         "message": s.message,
+        "attempt": s.attempt,
     }
 
 
@@ -101,6 +151,7 @@ def job_detail(detail: JobDetail) -> dict[str, Any]:
         "subtasks": [subtask(s) for s in detail.subtasks],
         "events": [event(e) for e in detail.events],
         "mapping": column_mapping(job),
+        "attempts": [attempt(a) for a in detail.attempts],
     }
 
 

@@ -43,6 +43,10 @@ def test_job_summary_has_exactly_the_api_fields() -> None:
         "failed_at": None,
         "run_by": "alice",
         "progress": {"done": 3, "total": 9},
+        "not_before": None,
+        "attempt": 0,
+        "max_attempts": 1,
+        "waiting": None,
     }
 
 
@@ -66,3 +70,25 @@ def test_every_status_has_the_seeds_word() -> None:
         "Cancelled",
     ]
     assert views.status_label(model.SubtaskStatus.IN_PROGRESS) == "In Progress"
+
+
+def test_a_delayed_job_waits_scheduled_for_its_time_today_or_with_its_date() -> None:
+    now = dt.datetime(2026, 1, 2, 10, 0, tzinfo=dt.UTC)
+    today = make_job(not_before=dt.datetime(2026, 1, 2, 14, 5, tzinfo=dt.UTC))
+    other_day = make_job(not_before=dt.datetime(2026, 1, 3, 9, 30, tzinfo=dt.UTC))
+    assert views.waiting(today, now) == "Scheduled for 14:05"
+    assert views.waiting(other_day, now) == "Scheduled for 2026-01-03 09:30"
+
+
+def test_a_job_waiting_out_a_backoff_says_which_attempt_comes_next() -> None:
+    now = dt.datetime(2026, 1, 2, 14, 0, tzinfo=dt.UTC)
+    job = make_job(attempt=1, max_attempts=5, not_before=dt.datetime(2026, 1, 2, 14, 5, tzinfo=dt.UTC))
+    assert views.waiting(job, now) == "Retrying at 14:05 — attempt 2 of 5"
+
+
+def test_a_job_due_or_not_queued_is_not_waiting() -> None:
+    now = dt.datetime(2026, 1, 2, 14, 0, tzinfo=dt.UTC)
+    due = make_job(not_before=dt.datetime(2026, 1, 2, 13, 59, tzinfo=dt.UTC))
+    running = make_job(status=model.Status.IN_PROGRESS, not_before=dt.datetime(2026, 1, 2, 15, 0, tzinfo=dt.UTC))
+    assert views.waiting(due, now) is None and views.waiting(running, now) is None
+    assert views.waiting(make_job(), now) is None

@@ -12,13 +12,13 @@ import rich.table
 
 from jobdeck import model, views
 from jobdeck.cli import bulk as bulk_cli
+from jobdeck.cli import printing, when
 from jobdeck.cli.db import one_line_errors, open_service
 from jobdeck.query import MAX_PAGE, JobFilter, JobQuery
-from jobdeck.service import JobDetail, Service
+from jobdeck.service import Service
 
 #: Whom list, show, cancel and retry act as without --as: an operator at the console sees every job.
 CONSOLE_ADMIN = model.User(id=0, username="console", display_name="Console", is_admin=True)
-WIDE_COLUMNS = 200
 as_option = click.option("--as", "as_user", metavar="USER", help="Act as this user (their view and rights).")
 
 
@@ -41,22 +41,8 @@ class _Acting:
         self.username = username
 
 
-def _progress(job: model.Job) -> str:
-    if job.progress_total:
-        return f"{job.progress_done}/{job.progress_total}"
-    return str(job.progress_done) if job.progress_done else ""
-
-
 def _echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _print(renderable: Any) -> None:
-    # No markup: descriptions, file names and messages are user data, printed as they are.
-    console = rich.console.Console(markup=False, highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, WIDE_COLUMNS)  # piped into a file or grep: do not squeeze the grid
-    console.print(renderable)
 
 
 @click.group("jobs")
@@ -120,55 +106,11 @@ def list_jobs(
             end,
             views.clock(j.failed_at),
             j.run_by or "system",
-            _progress(j),
+            printing.progress(j),
         )
-    _print(table)
+    printing.print_table(table)
     if page.next_cursor:
         click.echo(f"More: --cursor {page.next_cursor}")
-
-
-def _print_detail(detail: JobDetail) -> None:
-    job = detail.job
-    fields = rich.table.Table.grid(padding=(0, 2))
-    for label, value in [
-        ("Job ID", str(job.id)),
-        ("Job", detail.title),
-        ("Job Description", job.description),
-        ("Status", views.status_label(job.status)),
-        ("Start", views.clock(job.started_at)),
-        ("End", "Still in progress" if job.status is model.Status.IN_PROGRESS else views.clock(job.ended_at)),
-        ("Failed", views.clock(job.failed_at)),
-        ("Job Run By", job.run_by or "system"),
-        ("Job Run At", job.run_at or ""),
-        ("Progress", _progress(job)),
-        ("Attempt", f"{job.attempt} of {job.max_attempts}"),
-        ("Error", job.error or ""),
-    ]:
-        if value:
-            fields.add_row(label, value)
-    _print(fields)
-    if detail.files:
-        files = rich.table.Table("Kind", "Name", "Size", "Download", title="Files")
-        for f in detail.files:
-            files.add_row(f.kind.value, f.name, str(f.size), views.download_url(f.job_id, f.id))
-        _print(files)
-    mapping = views.column_mapping(job)
-    if mapping:
-        columns = rich.table.Table("File column", "Target column", title="Column mapping")
-        for file_column, column in mapping.items():
-            columns.add_row(file_column, column or "(ignored)")
-        _print(columns)
-    if detail.subtasks:
-        subtasks = rich.table.Table("Task", "Status", "Start", "End", "Message", title="Subtasks")
-        for s in detail.subtasks:
-            subtasks.add_row(
-                s.name, s.status.value, views.clock(s.started_at), views.clock(s.ended_at), s.message or ""
-            )
-        _print(subtasks)
-    for line in detail.log:
-        click.echo(f"{views.clock(line.at)} {line.level.upper():7} {line.message}")
-    if history := bulk_cli.history_table(detail):
-        _print(history)
 
 
 @jobs_group.command("show")
@@ -177,13 +119,13 @@ def _print_detail(detail: JobDetail) -> None:
 @as_option
 @one_line_errors
 def show(job_id: int, as_json: bool, as_user: str | None) -> None:
-    """One job: its fields, files, subtasks and log."""
+    """One job: its fields, files, subtasks (of its current attempt), attempts and log."""
     with open_service() as service:
         detail = service.job_detail(_acting(service, as_user, default=CONSOLE_ADMIN), job_id)
         if as_json:
             _echo_json(views.job_document(detail))
         else:
-            _print_detail(detail)
+            printing.print_detail(detail)
 
 
 @jobs_group.command("cancel")
@@ -242,17 +184,26 @@ def _param(text: str) -> tuple[str, Any]:
 @click.argument("type_name", metavar="TYPE")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter (VALUE may be JSON).")
 @click.option("--count", type=click.IntRange(1, 1_000_000), default=1, show_default=True, help="How many jobs.")
+@when.in_option
+@when.at_option
 @as_option
 @one_line_errors
-def enqueue(type_name: str, params: tuple[str, ...], count: int, as_user: str | None) -> None:
+def enqueue(
+    type_name: str, params: tuple[str, ...], count: int, delay: float | None, at: str | None, as_user: str | None
+) -> None:
     """Queue a job of TYPE (by default as the system; with --as, checked against that user's rights)."""
     values = dict(_param(p) for p in params)
+    not_before, delay_seconds = when.start_time(delay, at)
     with open_service() as service:
         user = _acting(service, as_user, default=None)
         if count == 1:
-            click.echo(str(service.start_job(user, type_name, values).id))
+            click.echo(
+                str(service.start_job(user, type_name, values, not_before=not_before, delay_seconds=delay_seconds).id)
+            )
         else:
-            ids = service.enqueue_many(user, type_name, values, count)
+            ids = service.enqueue_many(
+                user, type_name, values, count, not_before=not_before, delay_seconds=delay_seconds
+            )
             click.echo(f"Queued {len(ids)} jobs ({ids[0]}…{ids[-1]}).")
 
 
@@ -280,7 +231,7 @@ def stats(as_json: bool) -> None:
     table = rich.table.Table("Status", "Jobs")
     for status, count in data["by_status"].items():
         table.add_row(views.status_label(status), str(count))
-    _print(table)
+    printing.print_table(table)
     age = data["oldest_queued_age_seconds"]
     click.echo(f"Oldest queued job: {f'{age:.1f}s old' if age is not None else 'none queued'}")
     click.echo(f"Live workers: {data['live_workers']}")

@@ -10,7 +10,8 @@ import rich.table
 
 from jobdeck import views
 from jobdeck.cli.db import one_line_errors, open_service
-from jobdeck.cli.jobs import CONSOLE_ADMIN, _print
+from jobdeck.cli.jobs import CONSOLE_ADMIN
+from jobdeck.cli.printing import print_table
 from jobdeck.operations import Operations, QueueState
 
 
@@ -29,7 +30,7 @@ def _table(found: list[QueueState]) -> None:
         paused = f"{views.clock(q.paused_at)} UTC by {q.paused_by or 'console'}" if q.paused_at else ""
         oldest = f"{q.oldest_age_s:.1f}s" if q.oldest_at else ""
         table.add_row(q.name, "paused" if q.paused else "running", str(q.depth), oldest, paused)
-    _print(table)
+    print_table(table)
 
 
 @queues_group.command("list")

@@ -9,7 +9,8 @@ import rich.table
 
 from jobdeck import views
 from jobdeck.cli.db import one_line_errors, open_service
-from jobdeck.cli.jobs import CONSOLE_ADMIN, _print
+from jobdeck.cli.jobs import CONSOLE_ADMIN
+from jobdeck.cli.printing import print_table
 from jobdeck.operations import Operations
 
 
@@ -33,7 +34,7 @@ def list_workers(as_json: bool) -> None:
         running = ", ".join(f"{r.job_id} ({r.type})" for r in w.running) or "idle"
         started = f"{views.clock(w.started_at)} UTC" if w.started_at else ""
         table.add_row(w.hostname, str(w.pid), started, f"{w.heartbeat_age_s:.1f}s ago", str(w.concurrency), running)
-    _print(table)
+    print_table(table)
 
 
 def register(cli: click.Group) -> None:

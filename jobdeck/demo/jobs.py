@@ -1,4 +1,4 @@
-"""Demo job types: `noop`, `sleep` and `fail` for tests and benchmarks."""
+"""Demo job types: `noop`, `sleep`, `fail` and `flaky` for tests, benchmarks and a look at retries."""
 
 from __future__ import annotations
 
@@ -55,3 +55,32 @@ class FailParams(pydantic.BaseModel):
 def fail(ctx: JobContext) -> None:
     """Raises: for tests of the failure path."""
     raise RuntimeError(FailParams.model_validate(ctx.params).message)
+
+
+class FlakyParams(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    fail_times: int = pydantic.Field(default=2, ge=0, le=10)
+
+
+class FlakyError(RuntimeError):
+    """What `flaky` raises on the attempts it is told to fail."""
+
+
+@job_type(
+    "flaky",
+    title="Flaky",
+    audience="everyone",
+    params=FlakyParams,
+    describe=lambda p: f"Fails its first {p['fail_times']} attempts, then succeeds",
+    max_attempts=5,
+    backoff_base=0.5,
+    backoff_cap=5.0,
+)
+def flaky(ctx: JobContext) -> None:
+    """Raises on its first `fail_times` attempts, then succeeds: shows retries with backoff."""
+    params = FlakyParams.model_validate(ctx.params)
+    with ctx.subtask(f"Attempt {ctx.attempt}"):
+        ctx.progress(0, 1)
+        if ctx.attempt <= params.fail_times:
+            raise FlakyError(f"Failing on purpose: attempt {ctx.attempt} of the first {params.fail_times}")
+    ctx.progress(1, 1)

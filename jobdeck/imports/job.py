@@ -262,6 +262,9 @@ class ImportRun:
     tab=model.Tab.IMPORTS,
     audience="everyone",
     max_attempts=MAX_ATTEMPTS,
+    # Attempts are for lost workers and a database away for longer than the lease; a row or chunk the
+    # database refuses fails the import at once (another attempt would be refused the same way).
+    retry_on=(errors.DatabaseUnavailable,),
     params=ImportParams,
     describe=describe,
     isolated=True,

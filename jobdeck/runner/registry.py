@@ -15,6 +15,8 @@ import pydantic
 from jobdeck import access, errors, model
 from jobdeck.runner import calling
 from jobdeck.runner.enqueue import RegisteredJobType
+from jobdeck.runner.retrying import DEFAULT as DEFAULT_RETRY
+from jobdeck.runner.retrying import ExceptionTypes, RetryPolicy
 from jobdeck.settings import Settings
 from jobdeck.store.jobs import NewJob
 
@@ -35,7 +37,7 @@ class JobType:
     title: str  #: the grid's "Job" column: the type of action performed
     tab: model.Tab
     audience: access.Audience  #: who may start it
-    max_attempts: int  #: runs allowed when workers are lost; an exception fails the job at once
+    max_attempts: int  #: runs allowed: after an exception its `retry` policy allows, or a lost worker
     params: type[pydantic.BaseModel] | None  #: validates params at enqueue time
     describe: Callable[[dict[str, Any]], str] | None  #: the grid's "Description" for given params
     schedule: str | None  #: cron expression for a system job that runs by itself
@@ -58,6 +60,9 @@ class JobType:
         how, model = calling.read(self.name, self.func, self.params)
         object.__setattr__(self, "takes", how)
         object.__setattr__(self, "params", model)
+
+    #: which exceptions run the job again while attempts remain, and the backoff between attempts
+    retry: RetryPolicy = DEFAULT_RETRY
 
     def validate_params(self, params: dict[str, Any], max_bytes: int | None = None) -> dict[str, Any]:
         """The params as the type's model reads them; over `max_bytes` of JSON (JOBDECK_MAX_PARAMS_BYTES, the
@@ -104,7 +109,8 @@ class JobType:
         delay_seconds: float | None = None,
     ) -> NewJob:
         """A job of this type for validated `params`: on its queue and tab, with its attempts, described for
-        its params unless `description` says otherwise."""
+        its params unless `description` says otherwise; not run before `not_before` (or `delay_seconds` from
+        now by the database's clock) when given."""
         return NewJob(
             type=self.name,
             tab=self.tab,
@@ -144,9 +150,16 @@ class Registry:
         cpu_seconds: ChildLimit = None,
         unique: bool = False,
         unique_key: Callable[[dict[str, Any]], str] | None = None,
+        retry_on: ExceptionTypes = DEFAULT_RETRY.retry_on,
+        fail_on: ExceptionTypes = DEFAULT_RETRY.fail_on,
+        backoff_base: float = DEFAULT_RETRY.backoff_base,
+        backoff_cap: float = DEFAULT_RETRY.backoff_cap,
     ) -> Callable[[Callable[P, R]], RegisteredJobType[P, R]]:
         """Register the decorated function as job type `name`. What it returns calls like the function and
-        also enqueues jobs of the type (`.enqueue`, `.enqueue_many`: runner/enqueue.py)."""
+        also enqueues jobs of the type (`.enqueue`, `.enqueue_many`: runner/enqueue.py). An exception runs it
+        again (after a backoff) while `max_attempts` allow: see runner/retrying.py for `retry_on`, `fail_on` and
+        the backoff."""
+        retry = RetryPolicy(retry_on=retry_on, fail_on=fail_on, backoff_base=backoff_base, backoff_cap=backoff_cap)
 
         def register(func: Callable[P, R]) -> RegisteredJobType[P, R]:
             registered = JobType(
@@ -166,6 +179,7 @@ class Registry:
                 cpu_seconds=cpu_seconds,
                 unique=unique or unique_key is not None,
                 unique_key=unique_key,
+                retry=retry,
             )
             self.add(registered)
             return RegisteredJobType(registered, func)

@@ -222,9 +222,13 @@ def get(conn: sa.Connection, job_id: int) -> model.Job:
     return rows.job(row)
 
 
-def subtasks(conn: sa.Connection, job_id: int) -> list[model.Subtask]:
+def subtasks(conn: sa.Connection, job_id: int, attempt: int | None = None) -> list[model.Subtask]:
+    """The job's subtasks in order: every attempt's, or those one attempt wrote."""
     s = schema.subtasks
-    result = conn.execute(sa.select(s).where(s.c.job_id == job_id).order_by(s.c.seq))
+    stmt = sa.select(s).where(s.c.job_id == job_id)
+    if attempt is not None:
+        stmt = stmt.where(s.c.attempt == attempt)
+    result = conn.execute(stmt.order_by(s.c.seq))
     return [rows.subtask(r) for r in result]
 
 
@@ -250,6 +254,7 @@ def log_lines(conn: sa.Connection, job_id: int, limit: int = 1000) -> list[model
 
 
 def completed_subtask_names(conn: sa.Connection, job_id: int) -> set[str]:
+    """Every attempt's completed subtasks: what a resumed job (an import) skips."""
     s = schema.subtasks
     stmt = sa.select(s.c.name).where(s.c.job_id == job_id, s.c.status == model.SubtaskStatus.COMPLETED.value)
     return set(conn.execute(stmt).scalars())

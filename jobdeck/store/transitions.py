@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from jobdeck import model
-from jobdeck.store import schema
+from jobdeck.store import attempts, schema
 from jobdeck.store.database import db_now
 
 j = schema.jobs
@@ -47,9 +47,10 @@ class Outcome:
 
     job_id: int
     lease_token: str
-    status: model.Status  #: completed, failed or cancelled
+    status: model.Status  #: completed, failed or cancelled; queued: raised, to run again after `retry_in`
     error: str | None = None
     log: str | None = None  #: e.g. the traceback, for the job log (never for the page)
+    retry_in: float = 0.0  #: seconds before a queued job's next attempt may be claimed
 
     @property
     def lease(self) -> model.Lease:
@@ -77,23 +78,28 @@ def _finish_statement(status: model.Status, postgresql: bool) -> sa.Update:
             )
         )
         .values(**values)
-        .returning(j.c.id)
+        .returning(j.c.id, j.c.attempt, j.c.worker_id, j.c.attempt_started_at, j.c.ended_at)
     )
 
 
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
-    """Record the end of several runs; returns the ids whose write was accepted (lease still held)."""
-    accepted: set[int] = set()
+    """Record the end of several runs, and each one's attempt; returns the ids whose write was accepted
+    (lease still held)."""
+    accepted = {o.job_id for o in outcomes if o.status is model.Status.QUEUED and _retry_later(conn, o)}
     groups: dict[tuple[str, model.Status, str | None], list[int]] = {}
     for o in outcomes:
-        groups.setdefault((o.lease_token, o.status, o.error), []).append(o.job_id)
+        if o.status is not model.Status.QUEUED:
+            groups.setdefault((o.lease_token, o.status, o.error), []).append(o.job_id)
     for (token, status, error), ids in groups.items():
         params: dict[str, object] = {"ids": ids, "token": token}
+        text = None
         if status is not model.Status.COMPLETED:
             text = error or ("failed" if status is model.Status.FAILED else None)
             params["error"] = text[:ERROR_MAX_CHARS] if text else None
-        changed = set(conn.execute(_finish_statement(status, conn.dialect.name == "postgresql"), params).scalars())
+        ended = conn.execute(_finish_statement(status, conn.dialect.name == "postgresql"), params).all()
+        changed = {r.id for r in ended}
         accepted |= changed
+        attempts.record_ended(conn, ended, status, text)
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
     lines = [o for o in outcomes if o.log and o.job_id in accepted]
@@ -103,6 +109,26 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
             [{"job_id": o.job_id, "level": "error", "message": o.log} for o in lines],
         )
     return accepted
+
+
+def _retry_later(conn: sa.Connection, o: Outcome) -> bool:
+    """Queue a job whose run raised for its next attempt, not claimed before its backoff is over; the run's
+    attempt is recorded as retrying, with its error. False if the lease was lost."""
+    if not attempts.record_held(conn, _held(o.lease), model.AttemptOutcome.RETRYING, o.error):
+        return False
+    conn.execute(
+        sa.update(j)
+        .where(_held(o.lease))
+        .values(
+            status=model.Status.QUEUED.value,
+            worker_id=None,
+            lease_token=None,
+            lease_expires_at=None,
+            not_before=db_now(o.retry_in),
+        )
+    )
+    close_open_subtasks(conn, [o.job_id], model.Status.FAILED, o.error)
+    return True
 
 
 def close_open_subtasks(conn: sa.Connection, job_ids: Iterable[int], status: model.Status, message: str | None) -> None:
@@ -120,16 +146,19 @@ def close_open_subtasks(conn: sa.Connection, job_ids: Iterable[int], status: mod
 
 
 def release(conn: sa.Connection, job_ids: Sequence[int], token: str) -> set[int]:
-    """Hand jobs back to the queue (graceful shutdown): the attempt does not count."""
+    """Hand jobs back to the queue (graceful shutdown): the attempt does not count, so the job gets one more.
+    Its number stays taken (the history and the subtasks keep the handed-back run apart from the next)."""
+    held = _fence(j.c.id.in_(list(job_ids)), token)
+    attempts.record_held(conn, held, model.AttemptOutcome.HANDED_BACK, "Worker stopped; the job was handed back")
     stmt = (
         sa.update(j)
-        .where(_fence(j.c.id.in_(list(job_ids)), token))
+        .where(held)
         .values(
             status=model.Status.QUEUED.value,
             worker_id=None,
             lease_token=None,
             lease_expires_at=None,
-            attempt=j.c.attempt - 1,
+            max_attempts=j.c.max_attempts + 1,
         )
         .returning(j.c.id)
     )
@@ -178,6 +207,7 @@ def start_subtask(conn: sa.Connection, lease: model.Lease, name: str) -> int | N
         sa.insert(s)
         .values(
             job_id=lease.job_id,
+            attempt=sa.select(j.c.attempt).where(j.c.id == lease.job_id).scalar_subquery(),
             seq=next_seq,
             name=name[:300],
             status=model.SubtaskStatus.IN_PROGRESS.value,

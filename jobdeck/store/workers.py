@@ -7,7 +7,7 @@ import dataclasses
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import schema
+from jobdeck.store import attempts, schema
 from jobdeck.store.database import Database, db_now
 from jobdeck.store.transitions import close_open_subtasks
 
@@ -87,14 +87,18 @@ def reap(db: Database, conn: sa.Connection, limit: int = 500) -> list[Reaped]:
         held = sa.and_(j.c.id == row.id, j.c.lease_token == row.lease_token, j.c.status == IN_PROGRESS)
         if row.attempt < row.max_attempts:
             message = f"Worker lost ({where}); attempt {row.attempt} of {row.max_attempts}, requeued"
+            attempts.record_held(conn, held, model.AttemptOutcome.LOST, message)
             changed = conn.execute(
                 sa.update(j)
                 .where(held)
                 .values(status=model.Status.QUEUED.value, worker_id=None, lease_token=None, lease_expires_at=None)
             ).rowcount
         else:
-            # Every run of it ended this way: an exception would have failed it, a release not counted.
-            message = model.worker_stopped(row.attempt, last, NO_HEARTBEAT)
+            if attempts.ever_retried(conn, row.id):  # an attempt raised: not a job that only kills workers
+                message = f"Worker lost ({where}) on attempt {row.attempt} of {row.max_attempts}; no attempts left"
+            else:  # every counted run of it ended this way (a hand-back does not count)
+                message = model.worker_stopped(row.attempt, last, NO_HEARTBEAT)
+            attempts.record_held(conn, held, model.AttemptOutcome.LOST, message)
             changed = conn.execute(
                 sa.update(j)
                 .where(held)

@@ -51,7 +51,7 @@ def list_jobs(user: ApiUser, service: ServiceDep, query: Annotated[JobQuery, Dep
 def start_job(request: Request, body: schemas.NewJob, user: ApiUser, service: ServiceDep) -> Any:
     """Start a job of a type the caller may start (GET /job-types lists them)."""
     _check_text(body.params, "params")
-    job = service.start_job(user, body.type, body.params)
+    job = service.start_job(user, body.type, body.params, not_before=body.run_after, delay_seconds=body.delay_seconds)
     return json_body(views.job_summary(job), 202, {"Location": render.url(request, f"/api/v1/jobs/{job.id}")})
 
 

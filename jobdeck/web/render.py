@@ -72,6 +72,9 @@ templates.env.globals.update(
 )
 
 
+templates.env.filters.update(waiting=views.waiting, attempt_outcome=views.attempt_outcome)
+
+
 def page(request: Request, name: str, context: dict[str, Any], *, status: int = 200) -> Response:
     """Render a page; the signed-in user and the CSRF token (if any) come from the request."""
     session = getattr(request.state, "session", None)

@@ -30,6 +30,11 @@ class JobSummary(pydantic.BaseModel):
     failed_at: dt.datetime | None  #: the grid's Failed; set only when the job failed
     run_by: str | None  #: the grid's Run By: the username of whoever started it, null for the system
     progress: Progress
+    not_before: dt.datetime | None  #: while queued: not started before this time (a delayed job, a retry)
+    attempt: int  #: runs so far (the current one included)
+    max_attempts: int
+    #: why a queued job waits, in words: "Scheduled for 14:05", "Retrying at 14:05 — attempt 2 of 5"; else null
+    waiting: str | None
 
 
 class JobFileOut(pydantic.BaseModel):
@@ -48,6 +53,19 @@ class SubtaskOut(pydantic.BaseModel):
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     message: str | None
+    attempt: int  #: the attempt that wrote it
+
+
+AttemptOutcome = Literal["running", "succeeded", "failed", "retrying", "lost", "cancelled", "handed_back"]
+
+
+class AttemptOut(pydantic.BaseModel):
+    attempt: int
+    worker: str | None  #: the worker id (host:pid:…) that ran it
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None  #: null while it runs
+    outcome: AttemptOutcome
+    error: str | None
 
 
 class LogLineOut(pydantic.BaseModel):
@@ -68,7 +86,8 @@ class JobDetailOut(JobSummary):
     run_at: str | None  #: "Job Run At": the relative path of the page the job was started from
     error: str | None
     files: list[JobFileOut]
-    subtasks: list[SubtaskOut]
+    subtasks: list[SubtaskOut]  #: the current (or last) attempt's
+    attempts: list[AttemptOut]  #: every run, oldest first
     #: an import's columns: file column -> target column (null: ignored), in the file's order
     mapping: dict[str, str | None] | None
     log: list[LogLineOut]
@@ -128,6 +147,16 @@ class NewJob(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     type: str = pydantic.Field(min_length=1, max_length=100)
     params: dict[str, Any] = pydantic.Field(default_factory=dict)
+    #: run at this time or later (ISO 8601; without a zone: UTC); a time already past runs it now
+    run_after: dt.datetime | None = None
+    #: or this many seconds from now (at most a year); not with run_after
+    delay_seconds: float | None = pydantic.Field(default=None, ge=0, le=366 * 24 * 3600)
+
+    @pydantic.model_validator(mode="after")
+    def _one_time(self) -> NewJob:
+        if self.run_after is not None and self.delay_seconds is not None:
+            raise ValueError("give run_after or delay_seconds, not both")
+        return self
 
 
 class FieldProblem(pydantic.BaseModel):

@@ -105,9 +105,14 @@ def finished(people: dict[str, Page], tmp_path_factory: pytest.TempPathFactory) 
     page.locator("form", has=page.locator("input[name=type][value=fail]")).get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r".*/jobs/\d+$"))
     failed = int(page.url.rsplit("/", 1)[1])
+    page.goto("/settings/maintenance")
+    page.locator("form", has=page.locator("input[name=type][value=flaky]")).get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+    flaky = int(page.url.rsplit("/", 1)[1])  # fails twice, then succeeds: three rows in its Attempts table
     wait_for_status(page, imported, "completed")
     wait_for_status(page, failed, "failed")
-    return {"import": imported, "failed": failed, "preview": preview}
+    wait_for_status(page, flaky, "completed")
+    return {"import": imported, "failed": failed, "preview": preview, "flaky": flaky}
 
 
 PAGES = [
@@ -124,6 +129,7 @@ PAGES = [
     pytest.param("alice", f"{GRID}/{{import}}", id="detail-of-a-completed-import"),
     pytest.param("ada", f"{GRID}/{{import}}", id="detail-of-a-completed-import-as-admin"),
     pytest.param("alice", f"{GRID}/{{failed}}", id="detail-of-a-failed-job"),
+    pytest.param("alice", f"{GRID}/{{flaky}}", id="detail-of-a-job-with-retried-attempts"),
     pytest.param("alice", f"{GRID}/999999", id="not-found"),
     pytest.param("ada", "/settings/maintenance/workers", id="workers-as-admin"),
     pytest.param("ada", "/settings/maintenance/queues", id="queues-as-admin"),

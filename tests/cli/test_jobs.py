@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess  # nosec B404: the test runs jobdeck's own command
@@ -15,14 +16,17 @@ from jobdeck.query import JobQuery
 from jobdeck.service import Service
 from jobdeck.web.app import create_app
 from tests.cli.conftest import Run
+from tests.conftest import wait_for
+
+CONSOLE = model.User(0, "console", "Console", is_admin=True)
 
 #: The passwords the shared fixtures (tests/conftest.py) give their users.
 PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password"}
 
 SUMMARY_KEYS = {"id", "type", "tab", "description", "status", "run_by", "progress"} | {
-    "created_at", "started_at", "ended_at", "failed_at"
+    "created_at", "started_at", "ended_at", "failed_at", "not_before", "attempt", "max_attempts", "waiting"
 }  # fmt: skip
-DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks", "mapping", "title", "log", "events"}
+DETAIL_KEYS = SUMMARY_KEYS | {"run_at", "error", "files", "subtasks", "mapping", "title", "log", "events", "attempts"}
 
 
 def drain(service: Service) -> None:
@@ -35,6 +39,47 @@ def test_enqueue_queues_a_system_job_and_prints_its_id(run: Run, service: Servic
     assert result.exit_code == 0, result.output
     job = service.get_job(model.User(0, "x", "x", is_admin=True), int(result.stdout))
     assert (job.status, job.run_by_id, job.params) == (model.Status.QUEUED, None, {"seconds": 0.5, "steps": 2})
+
+
+def test_enqueue_in_seconds_delays_the_job_by_that_long(run: Run, service: Service) -> None:
+    before = dt.datetime.now(dt.UTC)
+    result = run("jobs", "enqueue", "noop", "--in", "600")
+    assert result.exit_code == 0, result.output
+    job = service.get_job(CONSOLE, int(result.stdout))
+    assert job.status is model.Status.QUEUED and job.not_before is not None
+    # by the database's clock, which runs with this machine's: generous bounds on a loaded machine
+    assert before + dt.timedelta(seconds=590) <= job.not_before <= before + dt.timedelta(seconds=700)
+    assert views.waiting(job) is not None and views.waiting(job).startswith("Scheduled for ")  # type: ignore[union-attr]
+
+
+def test_enqueue_at_a_time_without_a_zone_takes_it_as_utc(run: Run, service: Service) -> None:
+    result = run("jobs", "enqueue", "noop", "--at", "2099-12-01T14:05")
+    job = service.get_job(CONSOLE, int(result.stdout))
+    assert job.not_before == dt.datetime(2099, 12, 1, 14, 5, tzinfo=dt.UTC)
+    with_zone = service.get_job(CONSOLE, int(run("jobs", "enqueue", "noop", "--at", "2099-12-01T15:05+01:00").stdout))
+    assert with_zone.not_before == job.not_before
+
+
+def test_enqueue_at_a_time_already_past_runs_the_job_now(run: Run, service: Service) -> None:
+    job_id = int(run("jobs", "enqueue", "noop", "--at", "2020-01-01T00:00").stdout)
+    assert service.worker(concurrency=1).run_once() == 1
+    assert service.get_job(CONSOLE, job_id).status is model.Status.COMPLETED
+
+
+def test_enqueue_at_a_time_that_is_not_iso_8601_is_a_usage_error(run: Run, service: Service) -> None:
+    result = run("jobs", "enqueue", "noop", "--at", "tomorrow at noon")
+    assert result.exit_code == 2 and "is not an ISO 8601 time" in result.output and "--at" in result.output
+    assert service.stats().by_status.get("queued", 0) == 0
+
+
+def test_enqueue_with_both_in_and_at_is_a_usage_error(run: Run) -> None:
+    result = run("jobs", "enqueue", "noop", "--in", "5", "--at", "2099-01-01T00:00")
+    assert result.exit_code == 2 and "--in or --at, not both" in result.output
+
+
+def test_enqueue_count_with_a_delay_delays_every_job(run: Run, service: Service) -> None:
+    assert run("jobs", "enqueue", "noop", "--count", "3", "--in", "3600").exit_code == 0
+    assert service.worker(concurrency=4).run_once() == 0
 
 
 def test_enqueue_keeps_json_types_and_plain_text_in_params(run: Run, service: Service) -> None:
@@ -186,6 +231,16 @@ def test_show_prints_fields_subtasks_and_log_lines(run: Run, service: Service) -
     assert "Failed" in out and "boom: the input was bad" in out
     assert "Doomed step" in out  # the subtask grid
     assert "Traceback" in out  # the job log keeps the traceback the page never shows
+
+
+def test_show_prints_the_attempts_of_a_retried_job(run: Run, service: Service) -> None:
+    job = service.start_job(None, "flaky", {"fail_times": 1})
+    worker = service.worker(concurrency=1)
+    worker.run_once()  # attempt 1 raises; attempt 2 waits out a backoff under a second
+    wait_for(lambda: worker.run_once() == 1, timeout=30)
+    out = run("jobs", "show", str(job.id)).stdout
+    assert "Attempts" in out and "1 of 5" in out and "2 of 5" in out
+    assert "Failed, retried" in out and "Succeeded" in out and "Failing on purpose: attempt 1" in out
 
 
 def test_show_json_carries_the_log_lines(run: Run, service: Service) -> None:

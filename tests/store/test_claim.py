@@ -9,7 +9,7 @@ import time
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import claim, jobs, rows, schema
+from jobdeck.store import claim, jobs, rows, schema, transitions
 from jobdeck.store.database import Database, db_now
 
 
@@ -164,3 +164,18 @@ def test_a_batch_of_jobs_keeps_each_ones_own_time(db: Database) -> None:
     assert got[0] is None and got[1] == at.astimezone(dt.UTC) and got[2] is not None
     with db.write() as conn:
         assert [c.job.id for c in claim.claim(db, conn, "w1", 5, lease_seconds=30)] == ids[:1]
+
+
+def test_a_new_attempt_starts_with_its_progress_reset_and_its_own_start_time(db: Database) -> None:
+    (job_id,) = submit(db, 1, max_attempts=2)
+    with db.write() as conn:
+        (first,) = claim.claim(db, conn, "w1", 1, lease_seconds=30)
+        transitions.progress(conn, first.lease, 7, 10)
+        transitions.release(conn, [job_id], first.lease_token)
+    with db.write() as conn:
+        (second,) = claim.claim(db, conn, "w2", 1, lease_seconds=30)
+    assert (second.job.progress_done, second.job.progress_total) == (0, None)
+    assert second.job.attempt == first.job.attempt + 1
+    assert second.job.attempt_started_at is not None and first.job.attempt_started_at is not None
+    assert second.job.attempt_started_at >= first.job.attempt_started_at
+    assert second.job.started_at == first.job.started_at  # the grid's Start: when the job first started

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobdeck import errors, model
-from jobdeck.store import jobs, schema, users
+from jobdeck.store import claim, jobs, schema, transitions, users
 from jobdeck.store.database import Database
 
 
@@ -50,3 +50,18 @@ def test_submit_inside_the_callers_transaction_rolls_back_with_it(db: Database) 
 def test_get_of_a_missing_job_raises_job_not_found(db: Database) -> None:
     with db.read() as conn, pytest.raises(errors.JobNotFound):
         jobs.get(conn, 404)
+
+
+def test_completed_subtask_names_span_every_attempt_while_the_detail_reads_one(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=3))
+    for n, name in ((1, "Rows 1-100"), (2, "Rows 101-200")):
+        with db.write() as conn:
+            (c,) = claim.claim(db, conn, f"w{n}", 1, lease_seconds=30)
+            sub = transitions.start_subtask(conn, c.lease, name)
+            assert sub is not None
+            transitions.end_subtask(conn, c.lease, sub, model.SubtaskStatus.COMPLETED)
+            transitions.release(conn, [job_id], c.lease_token)
+    with db.read() as conn:
+        assert jobs.completed_subtask_names(conn, job_id) == {"Rows 1-100", "Rows 101-200"}
+        assert [s.name for s in jobs.subtasks(conn, job_id, attempt=2)] == ["Rows 101-200"]
+        assert [s.attempt for s in jobs.subtasks(conn, job_id)] == [1, 2]

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobdeck import model
+from jobdeck.store import attempts as attempt_rows
 from jobdeck.store import claim, jobs, schema, transitions, workers
 from jobdeck.store.database import Database
 
@@ -184,7 +185,9 @@ def test_released_jobs_go_back_to_the_queue_without_spending_an_attempt(db: Data
     with db.write() as conn:
         assert transitions.release(conn, [c.job.id], c.lease_token) == {c.job.id}
     job = get(db, c.job.id)
-    assert job.status is model.Status.QUEUED and job.attempt == 0 and job.worker_id is None
+    assert job.status is model.Status.QUEUED and job.worker_id is None
+    # the handed-back run keeps its number (its subtasks stay apart) and the job gets one more attempt
+    assert job.attempt == 1 and job.max_attempts - job.attempt == c.job.max_attempts
 
 
 def test_file_records_are_listed_with_their_job(db: Database) -> None:
@@ -251,3 +254,51 @@ def test_the_store_makes_exactly_the_transitions_the_model_lists(db: Database) -
             workers.reap(db, conn)
         moved(lost.job.id, model.Status.IN_PROGRESS)
     assert seen == set(model.TRANSITIONS)
+
+
+def test_a_hand_back_is_kept_in_the_attempts_as_handed_back(db: Database) -> None:
+    c = claimed_job(db)
+    with db.write() as conn:
+        transitions.release(conn, [c.job.id], c.lease_token)
+    with db.read() as conn:
+        (run,) = attempt_rows.for_job(conn, jobs.get(conn, c.job.id))
+    assert (run.attempt, run.outcome, run.worker_id) == (1, model.AttemptOutcome.HANDED_BACK, "w1")
+
+
+def test_a_retry_requeues_the_job_for_later_records_the_attempt_and_fails_its_open_subtasks(db: Database) -> None:
+    c = claimed_job(db, max_attempts=3)
+    with db.write() as conn:
+        sub = transitions.start_subtask(conn, c.lease, "Half done")
+        outcome = transitions.Outcome(c.job.id, c.lease_token, model.Status.QUEUED, "timeout talking to S3", None, 60)
+        assert transitions.finish_many(conn, [outcome]) == {c.job.id}
+    job = get(db, c.job.id)
+    assert job.status is model.Status.QUEUED and job.lease_token is None and job.error is None
+    assert job.not_before is not None and job.attempt == 1
+    with db.read() as conn:
+        (run,) = attempt_rows.for_job(conn, job)
+        (subtask,) = jobs.subtasks(conn, c.job.id)
+    assert (run.outcome, run.error) == (model.AttemptOutcome.RETRYING, "timeout talking to S3")
+    assert run.ended_at is not None and 55 <= (job.not_before - run.ended_at).total_seconds() <= 65
+    assert (subtask.id, subtask.status, subtask.attempt) == (sub, model.SubtaskStatus.FAILED, 1)
+
+
+def test_a_retry_under_a_lost_lease_changes_nothing(db: Database) -> None:
+    c = claimed_job(db, max_attempts=3)
+    with db.write() as conn:
+        outcome = transitions.Outcome(c.job.id, "0" * 32, model.Status.QUEUED, "late", retry_in=0)
+        assert transitions.finish_many(conn, [outcome]) == set()
+    assert get(db, c.job.id).status is model.Status.IN_PROGRESS
+    with db.read() as conn:
+        assert [a.outcome for a in attempt_rows.for_job(conn, get(db, c.job.id))] == [None]  # the run going on
+
+
+def test_finishing_records_each_attempt_with_its_outcome(db: Database) -> None:
+    done, failed = claimed_job(db), claimed_job(db)
+    finish(db, done, model.Status.COMPLETED)
+    finish(db, failed, model.Status.FAILED, "bad input")
+    with db.read() as conn:
+        (ok,) = attempt_rows.for_job(conn, jobs.get(conn, done.job.id))
+        (bad,) = attempt_rows.for_job(conn, jobs.get(conn, failed.job.id))
+    assert (ok.outcome, ok.error, ok.worker_id) == (model.AttemptOutcome.SUCCEEDED, None, "w1")
+    assert (bad.outcome, bad.error) == (model.AttemptOutcome.FAILED, "bad input")
+    assert ok.started_at is not None and ok.ended_at is not None and ok.started_at <= ok.ended_at

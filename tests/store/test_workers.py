@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from jobdeck import model
-from jobdeck.store import claim, jobs, workers
+from jobdeck.store import attempts, claim, jobs, transitions, workers
 from jobdeck.store.database import Database
 
 
@@ -98,3 +98,40 @@ def test_live_workers_are_those_heard_from_recently(db: Database) -> None:
         workers.deregister(conn, "w1")
     with db.read() as conn:
         assert workers.live(conn, within_s=30) == []
+
+
+def attempt_outcomes(db: Database, job_id: int) -> list[tuple[int, model.AttemptOutcome | None, str | None]]:
+    with db.read() as conn:
+        return [(a.attempt, a.outcome, a.worker_id) for a in attempts.for_job(conn, jobs.get(conn, job_id))]
+
+
+def test_the_reaper_records_each_lost_attempt_with_its_worker(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=2))
+    for n in (1, 2):
+        with db.write() as conn:
+            claim.claim(db, conn, f"w{n}", 1, lease_seconds=0.05)
+        time.sleep(0.1)
+        with db.write() as conn:
+            workers.reap(db, conn)
+    lost = model.AttemptOutcome.LOST
+    assert attempt_outcomes(db, job_id) == [(1, lost, "w1"), (2, lost, "w2")]
+
+
+def test_a_job_that_raised_once_and_then_lost_its_last_worker_is_not_called_a_worker_killer(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", max_attempts=2))
+    with db.write() as conn:
+        (first,) = claim.claim(db, conn, "w1", 1, lease_seconds=30)
+        outcome = transitions.Outcome(job_id, first.lease_token, model.Status.QUEUED, "flaky network", retry_in=0)
+        assert transitions.finish_many(conn, [outcome]) == {job_id}
+    with db.write() as conn:
+        workers.register(conn, "w2", "host-b", 77, 1)
+        claim.claim(db, conn, "w2", 1, lease_seconds=0.05)
+    time.sleep(0.1)
+    with db.write() as conn:
+        (reaped,) = workers.reap(db, conn)
+    assert not reaped.requeued
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+    assert job.status is model.Status.FAILED and not model.stopped_its_workers(job)
+    assert job.error == "Worker lost (host-b pid 77) on attempt 2 of 2; no attempts left"
+    assert [o for _, o, _ in attempt_outcomes(db, job_id)] == [model.AttemptOutcome.RETRYING, model.AttemptOutcome.LOST]

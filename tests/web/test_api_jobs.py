@@ -26,9 +26,23 @@ SUMMARY_FIELDS = set(
         "failed_at",
         "run_by",
         "progress",
+        "not_before",
+        "attempt",
+        "max_attempts",
+        "waiting",
     ]
 )
-DETAIL_FIELDS = SUMMARY_FIELDS | {"run_at", "error", "files", "subtasks", "mapping", "title", "log", "events"}
+DETAIL_FIELDS = SUMMARY_FIELDS | {
+    "run_at",
+    "error",
+    "files",
+    "subtasks",
+    "mapping",
+    "title",
+    "log",
+    "events",
+    "attempts",
+}
 MakeJob = Callable[..., model.Job]
 
 
@@ -136,7 +150,7 @@ def test_the_detail_has_files_subtasks_log_title_and_run_at(
     assert body["title"] == "Steps"
     assert body["run_at"] == "/settings/maintenance"
     assert [s["name"] for s in body["subtasks"]] == ["Step 1", "Step 2", "Step 3"]
-    assert set(body["subtasks"][0]) == {"id", "name", "status", "started_at", "ended_at", "message"}
+    assert set(body["subtasks"][0]) == {"id", "name", "status", "started_at", "ended_at", "message", "attempt"}
     [f] = body["files"]
     assert f == {
         "id": f["id"],
@@ -352,3 +366,60 @@ def test_the_internal_import_type_is_refused_like_a_missing_type(client: TestCli
     missing = client.post("/api/v1/jobs", json={"type": "no_such_type", "params": {}}, headers=alice_h)
     assert internal.status_code == missing.status_code == 404
     assert internal.json()["detail"].replace("'import'", "X") == missing.json()["detail"].replace("'no_such_type'", "X")
+
+
+# -- delayed jobs and attempts -----------------------------------------------------------------
+def test_a_job_started_with_a_delay_is_queued_with_its_time_and_says_scheduled_for(
+    client: TestClient, service: Service, alice_h: dict[str, str]
+) -> None:
+    response = client.post("/api/v1/jobs", json={"type": "noop", "delay_seconds": 3600}, headers=alice_h)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "queued" and body["not_before"] is not None
+    assert body["waiting"].startswith("Scheduled for ")
+    assert service.worker(concurrency=1).run_once() == 0  # not before its time
+
+
+def test_a_job_started_to_run_after_a_time_without_a_zone_takes_it_as_utc(
+    client: TestClient, alice_h: dict[str, str]
+) -> None:
+    response = client.post("/api/v1/jobs", json={"type": "noop", "run_after": "2099-12-01T14:05:00"}, headers=alice_h)
+    assert response.status_code == 202, response.text
+    assert response.json()["not_before"] == "2099-12-01T14:05:00Z"
+    assert response.json()["waiting"] == "Scheduled for 2099-12-01 14:05"
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        {"run_after": "next tuesday"},
+        {"delay_seconds": -1},
+        {"delay_seconds": 3600, "run_after": "2099-12-01T14:05:00Z"},
+    ],
+)
+def test_a_bad_start_time_is_a_422_naming_the_field(
+    client: TestClient, service: Service, alice_h: dict[str, str], when: dict[str, object]
+) -> None:
+    response = client.post("/api/v1/jobs", json={"type": "noop", **when}, headers=alice_h)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert service.stats().by_status.get("queued", 0) == 0
+
+
+def test_the_job_detail_lists_every_attempt_with_worker_times_and_errors(
+    client: TestClient, service: Service, alice: model.User, alice_h: dict[str, str]
+) -> None:
+    job = service.start_job(alice, "flaky", {"fail_times": 1})
+    worker = service.worker(concurrency=1)
+    worker.run_once()
+    waiting = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert waiting["status"] == "queued" and waiting["attempt"] == 1
+    assert waiting["waiting"] is None or waiting["waiting"].startswith("Retrying at ")
+    wait_for(lambda: worker.run_once() == 1, timeout=30)
+    body = client.get(f"/api/v1/jobs/{job.id}", headers=alice_h).json()
+    assert body["status"] == "completed" and body["waiting"] is None
+    first, second = body["attempts"]
+    assert (first["attempt"], first["outcome"], second["attempt"], second["outcome"]) == (1, "retrying", 2, "succeeded")
+    assert first["error"] == "Failing on purpose: attempt 1 of the first 1" and second["error"] is None
+    assert all(a["worker"] == worker.id and a["started_at"] <= a["ended_at"] for a in body["attempts"])
+    assert [(s["name"], s["attempt"]) for s in body["subtasks"]] == [("Attempt 2", 2)]

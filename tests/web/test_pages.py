@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from jobdeck import model
 from jobdeck.service import Service
+from tests.runner import kinds_retry
 from tests.web.conftest import sign_in
 
 GRID = "/settings/maintenance/jobs"
@@ -274,3 +275,34 @@ def test_the_detail_page_hides_the_traceback_from_the_owner(
     html = client.get(f"{GRID}/{job.id}").text
     assert "boom: the input was bad" in html
     assert "Traceback" not in html and ".py" not in html
+
+
+def test_the_grid_says_when_a_delayed_job_is_scheduled_and_when_a_retry_comes(
+    client: TestClient, service: Service, alice: model.User
+) -> None:
+    import datetime as dt
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)
+    scheduled = service.start_job(alice, "noop", not_before=later)
+    retrying = service.start_job(alice, kinds_retry.LATER)
+    service.worker(concurrency=1).run_once()  # the retrying job raises and waits out its backoff (seconds)
+    sign_in(client, "alice")
+    html = client.get(GRID).text
+    row = re.search(rf'<tr id="job-{scheduled.id}".*?</tr>', html, re.S)
+    assert row is not None and "Scheduled for " in row.group(0) and "Queued" in row.group(0)
+    assert later.strftime("%H:%M") in row.group(0)
+    row = re.search(rf'<tr id="job-{retrying.id}".*?</tr>', html, re.S)
+    assert row is not None and "Queued" in row.group(0)
+    assert re.search(r"Retrying at \d\d:\d\d — attempt 2 of 4", row.group(0)), row.group(0)
+
+
+def test_the_detail_shows_the_attempts_table_and_the_retry_time(
+    client: TestClient, service: Service, alice: model.User
+) -> None:
+    job = service.start_job(alice, kinds_retry.LATER)
+    worker = service.worker(concurrency=1)
+    worker.run_once()
+    sign_in(client, "alice")
+    html = client.get(f"{GRID}/{job.id}").text
+    assert "Attempts" in html and "Failed, retried" in html and "boom on attempt 1" in html and worker.id in html
+    assert re.search(r"Retrying at \d\d:\d\d — attempt 2 of 4", html)
