@@ -18,10 +18,6 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 BIGINT = range(-(2**63), 2**63)
 
 
-def _nullable(column: sa.ColumnElement[Any], fallback: Any) -> sa.ColumnElement[Any]:
-    return sa.func.coalesce(column, sa.literal(fallback, column.type))
-
-
 SORTS: dict[str, sa.ColumnElement[Any]] = {
     "id": j.c.id,
     "type": j.c.type,
@@ -32,7 +28,8 @@ SORTS: dict[str, sa.ColumnElement[Any]] = {
     "started_at": expressions.time_or_epoch(j.c.started_at),
     "ended_at": expressions.time_or_epoch(j.c.ended_at),
     "failed_at": expressions.time_or_epoch(j.c.failed_at),
-    "run_by": _nullable(schema.users.c.username, ""),
+    # The username copied at enqueue: an index serves it, where the joined users.username needs a sort.
+    "run_by": j.c.run_by_name,
 }
 TIME_SORTS = {"created_at", "started_at", "ended_at", "failed_at"}
 
@@ -119,7 +116,7 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
     if flt.type:
         clauses.append(j.c.type == flt.type)
     if flt.run_by:
-        clauses.append(schema.users.c.username == flt.run_by)
+        clauses.append(j.c.run_by_name == flt.run_by)
     if flt.created_from:
         start = rows.to_db_time(flt.created_from)
         clauses.append(j.c.created_at >= start)
@@ -181,9 +178,5 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
 
 def count_jobs(conn: sa.Connection, flt: JobFilter) -> int:
     """How many jobs a listing with this filter holds over all its pages (the same predicate as list_jobs)."""
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(j.outerjoin(schema.users, schema.users.c.id == j.c.run_by_id))
-        .where(*_where(flt))
-    )
+    stmt = sa.select(sa.func.count()).select_from(j).where(*_where(flt))
     return int(conn.execute(stmt).scalar_one())

@@ -94,6 +94,8 @@ jobs = sa.Table(
     sa.Column("attempt_started_at", Timestamp),  #: when the current (or last) attempt was claimed
     #: a unique type's key: at most one queued or in-progress job of a type has it (the index below)
     sa.Column("unique_key", sa.String(200)),
+    #: the username of run_by_id copied at enqueue ('' for the system): the grid's Run By sort, by an index
+    sa.Column("run_by_name", sa.String(150), nullable=False, server_default=""),
     # The grid's two orders, newest first (a b-tree reads backwards as fast as forwards).
     sa.Index("ix_jobs_tab_id", "tab", "id"),
     sa.Index("ix_jobs_run_by_tab_id", "run_by_id", "tab", "id"),
@@ -256,6 +258,7 @@ SORT_INDEXES = {
     "type": sa.Index("ix_jobs_type_sort", jobs.c.tab, jobs.c.type, jobs.c.id),
     "status": sa.Index("ix_jobs_status_sort", jobs.c.tab, jobs.c.status, jobs.c.id),
     "description": sa.Index("ix_jobs_description_sort", jobs.c.tab, description_prefix(jobs.c.description), jobs.c.id),
+    "run_by": sa.Index("ix_jobs_run_by_sort", jobs.c.tab, jobs.c.run_by_name, jobs.c.id),
 }
 #: A child found from its original: deleting a job sets its retries' `retry_of` to NULL, a scan per
 #: deleted row without this (retention deletes in batches of hundreds).

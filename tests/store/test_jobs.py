@@ -65,3 +65,29 @@ def test_completed_subtask_names_span_every_attempt_while_the_detail_reads_one(d
         assert jobs.completed_subtask_names(conn, job_id) == {"Rows 1-100", "Rows 101-200"}
         assert [s.name for s in jobs.subtasks(conn, job_id, attempt=2)] == ["Rows 101-200"]
         assert [s.attempt for s in jobs.subtasks(conn, job_id)] == [1, 2]
+
+
+def run_by_names(db: Database, ids: list[int]) -> list[str]:
+    with db.read() as conn:
+        found = dict(conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.run_by_name)).all())
+    return [found[i] for i in ids]
+
+
+def test_submit_copies_the_users_name_into_the_job_and_leaves_it_empty_for_the_system(db: Database) -> None:
+    alice = make_user(db, "alice")
+    ids = [jobs.submit(db, jobs.NewJob(type="noop", run_by_id=alice)), jobs.submit(db, jobs.NewJob(type="noop"))]
+    assert run_by_names(db, ids) == ["alice", ""]
+
+
+def test_submit_many_copies_each_jobs_users_name(db: Database) -> None:
+    # More than one job: PostgreSQL writes them with its batch insert.
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    ids = jobs.submit_many(db, [jobs.NewJob(type="noop", run_by_id=u) for u in (bob, None, alice, bob)])
+    assert run_by_names(db, ids) == ["bob", "", "alice", "bob"]
+
+
+def test_a_job_with_a_key_gets_its_users_name_too(db: Database) -> None:
+    alice = make_user(db, "alice")
+    keyed = jobs.NewJob(type="noop", run_by_id=alice, idempotency_key="k1")
+    ids = jobs.submit_many(db, [keyed, jobs.NewJob(type="noop", unique_key="u1")])
+    assert run_by_names(db, ids) == ["alice", ""]

@@ -183,3 +183,19 @@ def test_date_ranges_select_exactly_the_jobs_created_inside_them(db: Database) -
                 reverse=True,
             )
             assert [j.id for j in page.items] == expected, (start, end)
+
+
+@pytest.mark.parametrize(
+    ("order", "expected"), [("asc", ["", "adam", "adam", "zoe"]), ("desc", ["zoe", "adam", "adam", ""])]
+)
+def test_sorting_by_run_by_orders_by_username_with_system_jobs_first_ascending(
+    db: Database, order: str, expected: list[str]
+) -> None:
+    zoe, adam = make_user(db, "zoe"), make_user(db, "adam")  # ids in the opposite order of the names
+    jobs.submit_many(db, [jobs.NewJob(type="noop", run_by_id=u) for u in (zoe, adam, None, adam)])
+    with db.read() as conn:
+        page = listing.list_jobs(conn, JobQuery(JobFilter(), sort="run_by", order=order))
+    assert [j.run_by or "" for j in page.items] == expected
+    ids = [j.id for j in page.items]
+    ties = [i for i, j in zip(ids, page.items, strict=True) if j.run_by == "adam"]
+    assert ties == sorted(ties, reverse=order == "desc")
