@@ -56,7 +56,7 @@ SEARCHES = ["sleep #77", "#123456", "no such job"]
 COLUMNS = [
     "id", "type", "tab", "description", "status", "params", "run_by_id", "run_at", "queue", "priority", "attempt",
     "max_attempts", "created_at", "started_at", "ended_at", "failed_at", "error", "progress_done", "progress_total",
-    "cancel_requested",
+    "cancel_requested", "run_by_name",
 ]  # fmt: skip
 
 
@@ -80,10 +80,16 @@ def job_rows(count: int, users: int, seed: int) -> Iterator[tuple[Any, ...]]:
         ended = started + dt.timedelta(seconds=rnd.randint(1, 600)) if started and status != "in_progress" else None
         failed = ended if status == "failed" else None
         description = f"contacts-{i}.csv: {rnd.randint(0, 5000)} imported" if tab == "imports" else f"{job_type} #{i}"
+        run_by = rnd.randint(1, users)
         yield (
-            i, job_type, tab, description, status, "{}", rnd.randint(1, users), "/settings/maintenance", "default",
-            0, 1, 1, created, started, ended, failed, "boom" if failed else None, 1, 1, False,
+            i, job_type, tab, description, status, "{}", run_by, "/settings/maintenance", "default",
+            0, 1, 1, created, started, ended, failed, "boom" if failed else None, 1, 1, False, _username(run_by),
         )  # fmt: skip
+
+
+def _username(n: int) -> str:
+    """User n's username: the same in the users rows and in the jobs' copy of it."""
+    return f"user{n:04d}"
 
 
 def _sqlite_time(value: dt.datetime | None) -> str | None:
@@ -94,7 +100,7 @@ def fill(db: Database, jobs: int, users: int, seed: int) -> float:
     """Insert the users and jobs; returns the seconds it took."""
     started = time.perf_counter()
     password_hash = passwords.hash_password(PASSWORD)
-    user_rows = [(n, f"user{n:04d}", f"User {n}", password_hash, n == 1, False, 0, START) for n in range(1, users + 1)]
+    user_rows = [(n, _username(n), f"User {n}", password_hash, n == 1, False, 0, START) for n in range(1, users + 1)]
     raw = db.engine.raw_connection()
     try:
         cur = raw.cursor()
@@ -207,7 +213,7 @@ def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.
     service = Service(Wiring(config, db=db))
     client = TestClient(create_app(service))
     tokens = {}
-    for who, name in (("admin", "user0001"), ("user", f"user{args.user:04d}")):
+    for who, name in (("admin", _username(1)), ("user", _username(args.user))):
         response = client.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
         tokens[who] = {"Authorization": f"Bearer {response.json()['access_token']}"}
     out = []
