@@ -49,7 +49,8 @@ def test_hurry_hands_the_running_jobs_back_during_a_long_grace_and_says_so_not_l
         stopping.join(PATIENCE_S)
         assert not stopping.is_alive()
         after = service.get_job(admin, job.id)
-        assert after.status is model.Status.QUEUED and after.attempt == 0
+        # A hand-back keeps its attempt's number (its run is recorded as handed back) and queues the job again.
+        assert after.status is model.Status.QUEUED and after.attempt == 1
     finally:
         release.touch()  # the handed-back run may end now, and say how it ended
     told = f"job {job.id}: handed back at shutdown"
