@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +16,7 @@ from jobdeck import model, passwords
 from jobdeck.imports import targets
 from jobdeck.service import Service
 from jobdeck.web.app import create_app
+from tests.web.serving import jobdeck_server
 
 #: The live server's failed-login limit per account name (the per-address limit stays the default).
 LIVE_ACCOUNT_LIMIT = 8
@@ -139,12 +132,6 @@ def admin_h(client: TestClient, admin: model.User) -> dict[str, str]:
     return bearer(client, "ada")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(
     service: Service, database_url: str, tmp_path: pathlib.Path, alice: model.User, bob: model.User
@@ -152,43 +139,5 @@ def live_server(
     """A real `jobdeck serve` (uvicorn, no workers) over this test's database, with alice and bob; its base URL.
 
     The server hashes with jobdeck's real argon2 parameters; its temporary files go to `tmp_path / "server-tmp"`."""
-    data_dir = tmp_path / "server-data"
-    temp_dir = tmp_path / "server-tmp"
-    temp_dir.mkdir()
-    env = {
-        **os.environ,
-        "JOBDECK_DATABASE_URL": database_url,
-        "JOBDECK_DATA_DIR": str(data_dir),
-        "JOBDECK_JOB_MODULES": "jobdeck.demo,tests.kinds",
-        "JOBDECK_WORKERS": "0",
-        "JOBDECK_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(LIVE_ACCOUNT_LIMIT),
-        "TMPDIR": str(temp_dir),
-    }
-    port = _free_port()
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (closed at teardown)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobdeck", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=pathlib.Path(__file__).parents[2],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"jobdeck serve exited: {(tmp_path / 'server.log').read_text()}"
-            with contextlib.suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-            assert time.monotonic() < deadline, "jobdeck serve did not answer /healthz within 60 s"
-            time.sleep(0.1)
+    with jobdeck_server(database_url, tmp_path, login_max_failures_per_account=str(LIVE_ACCOUNT_LIMIT)) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import pathlib
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,9 +17,13 @@ from collections.abc import Iterator
 import httpx
 import oidc_provider_mock
 
-from tests.web.conftest import _free_port
-
 ROOT = pathlib.Path(__file__).parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -36,7 +41,7 @@ def jobdeck_server(database_url: str, tmp_path: pathlib.Path, **settings: str) -
         "TMPDIR": str(temp_dir),
         **{f"JOBDECK_{key.upper()}": value for key, value in settings.items()},
     }
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
