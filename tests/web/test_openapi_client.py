@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
 import json
-import os
-import pathlib
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,62 +18,25 @@ from fastapi.testclient import TestClient
 
 from jobdeck import settings
 from jobdeck.service import Service
+from tests.web.serving import jobdeck_server
 
 PACKAGE = "jobdeck_generated_client"
 PASSWORD = "alice's long password"
 CONTACTS = "first_name,last_name,email,country\nAda,Lovelace,ada@example.com,GB\nGrace,Hopper,grace@example.com,US\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jobdeck serve exited with {process.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("jobdeck serve did not answer /healthz in time")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real `jobdeck serve` (SQLite, one embedded worker) where alice has five jobs of her own."""
-    data_dir = tmp_path_factory.mktemp("server")
+    folder = tmp_path_factory.mktemp("server")
+    url = f"sqlite:///{folder / 'jobdeck.sqlite3'}"
     modules = "jobdeck.demo,tests.kinds"
-    service = Service.open(settings.load(data_dir=data_dir, job_modules=modules, database_url=""))
+    service = Service.open(settings.load(data_dir=folder / "server-data", job_modules=modules, database_url=url))
     alice = service.accounts.create_user("alice", PASSWORD, display_name="Alice")
     service.enqueue_many(alice, "t_echo", {"text": "hello"}, 5)
     service.close()
-    env = {**os.environ, "JOBDECK_DATA_DIR": str(data_dir), "JOBDECK_JOB_MODULES": modules, "JOBDECK_DATABASE_URL": ""}
-    env["JOBDECK_POLL_SECONDS"] = "0.2"
-    port = _free_port()
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed at teardown)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobdeck", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=pathlib.Path(__file__).parents[2],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    with jobdeck_server(url, folder, workers="1", poll_seconds="0.2") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
