@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Iterator
 
 import pytest
@@ -12,20 +11,12 @@ from jobdeck import model
 from jobdeck.query import JobFilter, JobQuery
 from jobdeck.store import jobs, listing, migrate
 from jobdeck.store.database import Database
-from tests import pgserver
 
 
 @pytest.fixture
-def at_0001(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> Iterator[Database]:
+def at_0001(fresh_database_url: str) -> Iterator[Database]:
     """A fresh database at revision 0001 (before this migration)."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    else:
-        server = request.getfixturevalue("pg")
-        if not isinstance(server, pgserver.PostgresServer):
-            pytest.skip("needs the test session's own PostgreSQL server to create a database")
-        url = server.create_database("migration_0004")
-    db = Database(url)
+    db = Database(fresh_database_url)
     migrate.upgrade(db, "0001")
     yield db
     db.dispose()

@@ -31,7 +31,6 @@ from jobdeck.service import Service
 from jobdeck.store import migrate
 from jobdeck.store.database import Database
 from jobdeck.web.app import create_app
-from tests import pgserver
 
 FIRST_RELEASE = "0001"
 PASSWORDS = {"ada": "correct horse battery", "alice": "alice's long password", "bob": "bob's long password"}
@@ -41,14 +40,9 @@ NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def old_database_url(backend: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest) -> str:
-    """An empty database of its own (never the shared, already migrated one)."""
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'first-release.sqlite3'}"
-    server = request.getfixturevalue("pg")
-    if not isinstance(server, pgserver.PostgresServer):
-        pytest.skip("needs a PostgreSQL server the tests start (JOBDECK_TEST_DATABASE_URL is set)")
-    return server.create_database("jobdeck_first_release")
+def old_database_url(fresh_database_url: str) -> str:
+    """An empty database of its own, for the first release to write."""
+    return fresh_database_url
 
 
 def _hash(password: str) -> str:
