@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from jobdeck import model
@@ -91,7 +92,7 @@ def test_concurrent_claimers_never_take_the_same_job(db: Database) -> None:
 
 def test_a_postgresql_claim_skips_only_its_own_commits_wal_flush(db: Database) -> None:
     if not db.is_postgresql:
-        return  # SQLite has one durability setting per connection; every commit waits for its fsync
+        pytest.skip("SQLite has one durability setting per connection: every commit waits for its fsync")
     submit(db, 1)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("SET synchronous_commit = on")  # a production server's default (tests run off)
