@@ -9,13 +9,14 @@ same on a quiet machine and on a loaded one. `bench/throughput.py` measures the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from jobdeck.store import claim, jobs
+from jobdeck import model
+from jobdeck.store import claim, jobs, transitions, workers
 from jobdeck.store.database import Database
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.parametrize("backend", ["postgresql"])]
@@ -65,27 +66,66 @@ def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from plan_nodes(child)
 
 
-def rows_touched_by_one_claim(db: Database) -> tuple[int, int]:
-    """Explain the claim statement jobdeck sends, as sent, under ANALYZE and rolled back; (jobs claimed, rows
-    its plan nodes produced in all)."""
-    sent: list[tuple[str, Any]] = []
+Sent = tuple[str, Any]
+
+
+def statements_sent(db: Database, *operations: Callable[[sa.Connection], object]) -> list[list[Sent]]:
+    """Run the operations in one transaction, rolled back; the data statements each sent, as sent."""
+    sent: list[list[Sent]] = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement.startswith("UPDATE jobs"):
-            sent.append((statement, parameters))
+        if not statement.startswith("SET "):  # an executemany is replayed one parameter set at a time
+            sent[-1].extend((statement, p) for p in (parameters if executemany else [parameters]))
 
     with db.engine.connect() as conn, conn.begin() as transaction:
         sa.event.listen(conn, "before_cursor_execute", record)
-        claim.claim(db, conn, "w1", BATCH, lease_seconds=60)
+        for operation in operations:
+            sent.append([])
+            operation(conn)
         sa.event.remove(conn, "before_cursor_execute", record)
         transaction.rollback()
-    [(statement, parameters)] = sent
+    return sent
+
+
+def rows_touched(db: Database, *operations: Callable[[sa.Connection], object]) -> list[tuple[str, int, int]]:
+    """Replay the last operation's statements under EXPLAIN ANALYZE, after the ones before it, in one
+    transaction rolled back; for each statement (its text, the rows it returned, the rows all its plan
+    nodes produced)."""
+    *before, measured = statements_sent(db, *operations)
+    found: list[tuple[str, int, int]] = []
     with db.engine.connect() as conn, conn.begin() as transaction:
-        explained = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+        for statement, parameters in [s for phase in before for s in phase]:
+            conn.exec_driver_sql(statement, parameters)
+        for statement, parameters in measured:
+            explained = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters).scalar_one()
+            root = explained[0]["Plan"]
+            touched = sum(int(n["Actual Rows"]) * int(n["Actual Loops"]) for n in plan_nodes(root))
+            found.append((statement, int(root["Actual Rows"]), touched))
         transaction.rollback()
-    root = explained[0]["Plan"]
-    touched = sum(int(n["Actual Rows"]) * int(n["Actual Loops"]) for n in plan_nodes(root))
-    return int(root["Actual Rows"]), touched
+    return found
+
+
+def claim_batch(db: Database, lease_seconds: float = 60) -> Callable[[sa.Connection], object]:
+    return lambda conn: claim.claim(db, conn, "w1", BATCH, lease_seconds=lease_seconds)
+
+
+def assert_only_the_batch_is_touched(found: list[tuple[str, int, int]]) -> None:
+    assert found, "the operation sent no statement"
+    for statement, _, touched in found:
+        assert touched <= MOST_ROWS_PER_CLAIM, f"{touched:,} rows touched by {statement[:80]}…"
+
+
+def rows_touched_by_one_claim(db: Database) -> tuple[int, int]:
+    """(jobs claimed, rows touched) by the claim's UPDATE."""
+    [(_, claimed, touched)] = [f for f in rows_touched(db, claim_batch(db)) if f[0].startswith("UPDATE jobs")]
+    return claimed, touched
+
+
+def finish_all(conn: sa.Connection) -> object:
+    held = conn.execute(sa.text("SELECT id, lease_token FROM jobs WHERE status = 'in_progress'")).all()
+    outcomes = [transitions.Outcome(r.id, r.lease_token, model.Status.COMPLETED) for r in held]
+    assert len(outcomes) == BATCH
+    return transitions.finish_many(conn, outcomes)
 
 
 @pytest.fixture
@@ -100,18 +140,41 @@ def emptied(db: Database) -> Iterator[Database]:
         conn.exec_driver_sql("ALTER TABLE jobs RESET (autovacuum_enabled)")
 
 
-def test_a_claim_after_a_burst_on_an_emptied_table_touches_only_its_batch(emptied: Database) -> None:
-    db = emptied
-    # Statistics from a table holding only finished jobs; then the table is emptied, as between runs.
+def stale_statistics_and_a_burst(db: Database) -> None:
+    """Statistics from a table holding only finished jobs; then the table is emptied, as between runs, and
+    a burst arrives."""
     enqueue_burst(db, 2_000)
     with db.write() as conn:
         conn.exec_driver_sql("UPDATE jobs SET status = 'completed'")
     analyze(db)
     truncate(db)
     enqueue_burst(db)
-    claimed, touched = rows_touched_by_one_claim(db)
+
+
+def test_a_claim_after_a_burst_on_an_emptied_table_touches_only_its_batch(emptied: Database) -> None:
+    stale_statistics_and_a_burst(emptied)
+    claimed, touched = rows_touched_by_one_claim(emptied)
     assert claimed == BATCH
     assert touched <= MOST_ROWS_PER_CLAIM, f"one claim of {BATCH} touched {touched:,} rows"
+
+
+def test_finishing_a_batch_after_a_burst_touches_only_its_batch(emptied: Database) -> None:
+    stale_statistics_and_a_burst(emptied)
+    assert_only_the_batch_is_touched(rows_touched(emptied, claim_batch(emptied), finish_all))
+
+
+def test_a_heartbeat_after_a_burst_touches_only_the_workers_batch(emptied: Database) -> None:
+    stale_statistics_and_a_burst(emptied)
+    found = rows_touched(emptied, claim_batch(emptied), lambda conn: workers.heartbeat(conn, "w1", 60))
+    assert [returned for statement, returned, _ in found if statement.startswith("UPDATE jobs")] == [BATCH]
+    assert_only_the_batch_is_touched(found)
+
+
+def test_reaping_an_expired_batch_after_a_burst_touches_only_that_batch(emptied: Database) -> None:
+    stale_statistics_and_a_burst(emptied)
+    found = rows_touched(emptied, claim_batch(emptied, lease_seconds=0), lambda conn: workers.reap(emptied, conn))
+    assert sum(1 for statement, _, _ in found if statement.startswith("UPDATE jobs")) == BATCH
+    assert_only_the_batch_is_touched(found)
 
 
 def test_a_claim_after_a_burst_on_a_ledger_of_a_million_finished_jobs_touches_only_its_batch(
