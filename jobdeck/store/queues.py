@@ -24,9 +24,9 @@ ACTIVE = (model.Status.QUEUED.value, model.Status.IN_PROGRESS.value)
 @dataclasses.dataclass(frozen=True)
 class QueueState:
     name: str
-    depth: int  #: jobs waiting to be claimed
-    oldest_at: dt.datetime | None  #: when the oldest of them was created
-    oldest_age_s: float  #: its age by the database clock; 0 when nothing waits
+    depth: int  #: jobs queued on it, delayed ones included
+    oldest_at: dt.datetime | None  #: since when its longest-waiting due job has waited (see `waiting`)
+    oldest_age_s: float  #: how long that is, by the database clock; 0 when no job is due
     paused: bool
     paused_at: dt.datetime | None  #: when it was last paused (kept after a resume, as the record of it)
     paused_by: str | None  #: who last paused it (None: the console, or a user since deleted)
@@ -84,17 +84,24 @@ def set_paused(conn: sa.Connection, name: str, paused: bool, by_user_id: int | N
     return conn.execute(upsert.returning(q.c.name)).first() is not None
 
 
+def waiting(conn: sa.Connection) -> dict[str, tuple[int, dt.datetime | None]]:
+    """Per queue with queued jobs: how many (delayed ones included), and since when its longest-waiting due job
+    has waited -- from its creation, or from its `not_before` when that came later. A job delayed into the
+    future is not waiting yet: an hour's delay must not read as an hour's backlog. None when no job is due."""
+    since = sa.case((j.c.not_before > j.c.created_at, j.c.not_before), else_=j.c.created_at)
+    due = sa.or_(j.c.not_before.is_(None), j.c.not_before <= db_now())
+    found = conn.execute(
+        sa.select(j.c.queue, sa.func.count(), sa.func.min(sa.case((due, since))))
+        .where(j.c.status == QUEUED)
+        .group_by(j.c.queue)
+    )
+    return {name: (int(count), rows.utc(first)) for name, count, first in found}
+
+
 def states(conn: sa.Connection, names: Iterable[str]) -> list[QueueState]:
     """Each named queue's depth, oldest waiting job and pause, in name order; ages by the database clock."""
     now = schedules.database_now(conn)
-    waiting = {
-        name: (int(count), rows.utc(first))
-        for name, count, first in conn.execute(
-            sa.select(j.c.queue, sa.func.count(), sa.func.min(j.c.created_at))
-            .where(j.c.status == QUEUED)
-            .group_by(j.c.queue)
-        )
-    }
+    depths = waiting(conn)
     pauses = {
         row.name: row
         for row in conn.execute(
@@ -104,8 +111,8 @@ def states(conn: sa.Connection, names: Iterable[str]) -> list[QueueState]:
         )
     }
     found = []
-    for name in sorted(set(names) | set(waiting) | set(pauses)):
-        depth, oldest = waiting.get(name, (0, None))
+    for name in sorted(set(names) | set(depths) | set(pauses)):
+        depth, oldest = depths.get(name, (0, None))
         pause = pauses.get(name)
         found.append(
             QueueState(

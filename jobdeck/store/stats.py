@@ -9,6 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from jobdeck import model
+from jobdeck.store import queues as queue_rows
 from jobdeck.store import rows, schedules, schema
 
 j, w = schema.jobs, schema.workers
@@ -16,8 +17,8 @@ j, w = schema.jobs, schema.workers
 
 @dataclasses.dataclass(frozen=True)
 class Queue:
-    depth: int  #: jobs waiting to be claimed
-    oldest_at: dt.datetime | None  #: when the oldest of them was created
+    depth: int  #: jobs queued, delayed ones included
+    oldest_at: dt.datetime | None  #: since when the longest-waiting due job has waited (`queues.waiting`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +57,7 @@ def census(conn: sa.Connection) -> Census:
             sa.select(j.c.status, j.c.type, sa.func.count()).group_by(j.c.status, j.c.type)
         )
     }
-    queued = conn.execute(
-        sa.select(j.c.queue, sa.func.count(), sa.func.min(j.c.created_at))
-        .where(j.c.status == model.Status.QUEUED.value)
-        .group_by(j.c.queue)
-    ).all()
-    queues = {queue: Queue(depth=int(count), oldest_at=rows.utc(first)) for queue, count, first in queued}
+    queues = {queue: Queue(depth, oldest_at) for queue, (depth, oldest_at) in queue_rows.waiting(conn).items()}
     heartbeats = {worker_id: rows.utc(at) for worker_id, at in conn.execute(sa.select(w.c.id, w.c.heartbeat_at))}
     return Census(now=now, jobs=jobs, queues=queues, heartbeats=heartbeats)
 

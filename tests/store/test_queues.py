@@ -91,6 +91,22 @@ def test_depth_and_oldest_wait_count_only_queued_jobs_of_the_queue(db: Database)
     assert state(db, "other").depth == 0 and state(db, "other").oldest_age_s == 0
 
 
+def test_a_job_delayed_into_the_future_counts_in_the_depth_but_is_not_yet_waiting(db: Database) -> None:
+    jobs.submit(db, jobs.NewJob(type="noop", queue="mail", delay_seconds=3600))
+    found = state(db, "mail")
+    assert found.depth == 1 and found.oldest_at is None and found.oldest_age_s == 0
+
+
+def test_a_delayed_job_waits_from_its_not_before_not_from_its_creation(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop", queue="mail", delay_seconds=0.2))
+    time.sleep(0.4)
+    with db.read() as conn:
+        job = jobs.get(conn, job_id)
+    found = state(db, "mail")
+    assert job.not_before is not None and job.not_before > job.created_at
+    assert found.oldest_at == job.not_before and found.oldest_age_s > 0
+
+
 def test_known_queues_are_the_registered_the_active_and_the_recorded(db: Database) -> None:
     jobs.submit(db, jobs.NewJob(type="noop", queue="busy"))
     done = jobs.submit(db, jobs.NewJob(type="noop", queue="finished"))
