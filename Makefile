@@ -40,12 +40,12 @@ system-deps:
 	bash scripts/system-deps.sh
 
 lint: install
-	$(BIN)/ruff check jobdeck tests bench
-	$(BIN)/ruff format --check jobdeck tests bench
+	$(BIN)/ruff check jobdeck tests bench examples
+	$(BIN)/ruff format --check jobdeck tests bench examples
 	$(BIN)/bandit --quiet --recursive jobdeck --severity-level medium 2>/dev/null
 
 typecheck: install
-	$(BIN)/mypy jobdeck
+	$(BIN)/mypy jobdeck examples
 
 bench: install
 	$(BIN)/python bench/throughput.py
