@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pathlib
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +11,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from jobdeck import settings
 from jobdeck.service import Service
+from tests.web.serving import jobdeck_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,24 +23,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PASSWORDS = {"ada": "admin's long password", "alice": "alice's long password", "bob": "bob's long password"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"jobdeck serve exited with {process.returncode}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-            if response.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError("jobdeck serve did not answer /healthz in time")
 
 
 @pytest.fixture
@@ -64,42 +40,20 @@ def screenshots(tmp_path: pathlib.Path) -> pathlib.Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a server over a fresh SQLite database with ada (admin), alice and bob."""
-    data_dir = tmp_path_factory.mktemp("browser")
-    env = {
-        **os.environ,
-        "JOBDECK_DATA_DIR": str(data_dir),
-        "JOBDECK_JOB_MODULES": "jobdeck.demo,tests.kinds",
-        "JOBDECK_POLL_SECONDS": "0.2",
-        "JOBDECK_DATABASE_URL": "",
-    }
-    config = settings.load(data_dir=data_dir, job_modules="jobdeck.demo,tests.kinds", database_url="")
+    """The base URL of a server with one worker thread over a fresh SQLite database with ada (admin), alice and
+    bob."""
+    folder = tmp_path_factory.mktemp("browser")
+    database_url = f"sqlite:///{folder / 'jobdeck.sqlite3'}"
+    config = settings.load(
+        data_dir=folder / "seed-data", job_modules="jobdeck.demo,tests.kinds", database_url=database_url
+    )
     service = Service.open(config)
     service.accounts.create_user("ada", PASSWORDS["ada"], is_admin=True, display_name="Ada Admin")
     service.accounts.create_user("alice", PASSWORDS["alice"], display_name="Alice")
     service.accounts.create_user("bob", PASSWORDS["bob"], display_name="Bob")
     service.close()
-    port = _free_port()
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 (closed at teardown)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jobdeck", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=pathlib.Path(__file__).parents[2],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
+    with jobdeck_server(database_url, folder, workers="1", poll_seconds="0.2") as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture(scope="module")
