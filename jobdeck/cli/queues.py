@@ -54,10 +54,7 @@ def pause(name: str, as_json: bool) -> None:
     """Stop workers taking NAME's jobs; running jobs finish normally."""
     with open_service() as service:
         state = Operations(service.wiring).pause(CONSOLE_ADMIN, name)
-    if as_json:
-        _echo_json(views.queue_document(state))
-    else:
-        _table([state])
+    _show(state, as_json)
 
 
 @queues_group.command("resume")
@@ -68,6 +65,11 @@ def resume(name: str, as_json: bool) -> None:
     """Let workers take NAME's jobs again."""
     with open_service() as service:
         state = Operations(service.wiring).resume(CONSOLE_ADMIN, name)
+    _show(state, as_json)
+
+
+def _show(state: QueueState, as_json: bool) -> None:
+    """One queue after a pause or a resume: as the API's JSON, or as a one-row table."""
     if as_json:
         _echo_json(views.queue_document(state))
     else:
