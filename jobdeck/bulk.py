@@ -4,7 +4,7 @@ The jobs are the caller's listing, filtered by the one visibility rule inside th
 matches every job; anyone else's only their own), walked in keyset pages so memory stays bounded whatever
 their number. Each job is then acted on as by the single action: the same checks, the same transition, and
 its own audit entry, marked as part of a bulk action (a retry is Service.retry itself; a cancel is its rule
-and store.audit.cancel, one transaction per page rather than per job)."""
+and store.audit.cancel_many, a few statements per page rather than per job)."""
 
 from __future__ import annotations
 
@@ -79,10 +79,9 @@ def cancel_all(service: Service, user: model.User, query: JobQuery, confirm: int
     matched, found = _checked(service, user, query, confirm)
     acted = 0
     for page in found:
+        allowed = [job.id for job in page if access.can_cancel(user, job)]
         with service.db.write() as conn:
-            for job in page:
-                if access.can_cancel(user, job) and audit.cancel(conn, job.id, user, "bulk_cancel") is not None:
-                    acted += 1
+            acted += len(audit.cancel_many(conn, allowed, user, "bulk_cancel"))
     return Outcome(matched, acted, matched - acted)
 
 

@@ -84,3 +84,24 @@ def test_the_purge_deletes_a_jobs_entries_with_it(service: Service, alice: model
     with service.db.read() as conn:
         remaining = conn.execute(sa.select(schema.job_events.c.job_id)).scalars().all()
     assert remaining == [kept.id]
+
+
+def test_cancelling_several_jobs_cancels_the_queued_asks_the_running_and_records_only_those(
+    service: Service, alice: model.User
+) -> None:
+    queued, running, finished = (service.start_job(alice, "t_echo") for _ in range(3))
+    with service.db.write() as conn:
+        conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == running.id).values(status="in_progress"))
+        conn.execute(sa.update(schema.jobs).where(schema.jobs.c.id == finished.id).values(status="completed"))
+        after = audit.cancel_many(conn, [queued.id, running.id, finished.id], alice, "bulk_cancel")
+    assert after == {queued.id: model.Status.CANCELLED, running.id: model.Status.IN_PROGRESS}
+    with service.db.read() as conn:
+        trails = {
+            job.id: [(e.actor, e.action, e.detail) for e in audit.events(conn, job.id)]
+            for job in (queued, running, finished)
+        }
+    assert trails == {
+        queued.id: [("alice", "bulk_cancel", "")],
+        running.id: [("alice", "bulk_cancel", "asked to stop")],
+        finished.id: [],
+    }
