@@ -29,26 +29,11 @@ import rich.console  # noqa: E402
 import rich.table  # noqa: E402
 
 from jobdeck import model  # noqa: E402
-from jobdeck.store import claim, jobs, migrate, transitions  # noqa: E402
+from jobdeck.store import claim, migrate, transitions  # noqa: E402
 from jobdeck.store.database import Database  # noqa: E402
 from tests import pgserver  # noqa: E402
-
-
-def analyze(db: Database) -> None:
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE jobs")
-
-
-def truncate(db: Database) -> None:
-    # TRUNCATE keeps the column statistics: the planner still believes what the last ANALYZE saw.
-    with db.write() as conn:
-        conn.exec_driver_sql("TRUNCATE jobs RESTART IDENTITY CASCADE")
-
-
-def enqueue(db: Database, count: int) -> None:
-    new = jobs.NewJob(type="noop")
-    for done in range(0, count, 5_000):
-        jobs.submit_many(db, [new] * min(5_000, count - done))
+from tests.store.ledgers import analyze, fill_with_finished_jobs, truncate  # noqa: E402
+from tests.store.ledgers import enqueue_burst as enqueue  # noqa: E402
 
 
 def drain_rate(db: Database, batch: int) -> float:
@@ -64,20 +49,6 @@ def drain_rate(db: Database, batch: int) -> float:
             transitions.finish_many(conn, [transitions.Outcome(c.job.id, c.lease_token, done) for c in claimed])
         seconds.append(time.perf_counter() - started)
     return batch / statistics.median(seconds)
-
-
-def fill_ledger(db: Database, count: int) -> None:
-    with db.write() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO jobs (type, tab, description, status, params, queue, priority, attempt, max_attempts,"
-            " created_at, started_at, ended_at, progress_done, cancel_requested)"
-            " SELECT 'noop', 'general', 'finished job ' || g, 'completed', '{}', 'default', 0, 1, 1,"
-            " now() - interval '1 day', now() - interval '1 day', now() - interval '1 day', 0, false"
-            " FROM generate_series(1, %(count)s) AS g",
-            {"count": count},
-        )
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE jobs")
 
 
 def emptied_round(db: Database, burst: int, batch: int) -> tuple[float, float]:
@@ -123,7 +94,7 @@ def main() -> None:
             with db.write() as conn:  # autovacuum would re-analyse at a moment of its choosing
                 conn.exec_driver_sql("ALTER TABLE jobs SET (autovacuum_enabled = false)")
             if finished:
-                fill_ledger(db, finished)
+                fill_with_finished_jobs(db, finished)
             for number in range(1, args.rounds + 1):
                 stale, fresh = run(db, args.burst, args.batch)
                 table.add_row(name, str(number), f"{stale:,.0f}", f"{fresh:,.0f}", f"{stale / fresh:.2f}")

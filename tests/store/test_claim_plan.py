@@ -16,8 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import claim, jobs, transitions, workers
+from jobdeck.store import claim, transitions, workers
 from jobdeck.store.database import Database
+from tests.store.ledgers import analyze, enqueue_burst, fill_with_finished_jobs, truncate
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.parametrize("backend", ["postgresql"])]
 
@@ -27,37 +28,6 @@ LEDGER = 1_000_000
 #: A claim by primary key touches about two rows per claimed job (the candidate, then the row it updates);
 #: the trap touches every queued row for each job of the batch (BURST x BATCH).
 MOST_ROWS_PER_CLAIM = 10 * BATCH
-
-
-def analyze(db: Database) -> None:
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("ANALYZE jobs")
-
-
-def enqueue_burst(db: Database, count: int = BURST) -> None:
-    new = jobs.NewJob(type="noop")
-    for done in range(0, count, 5_000):
-        jobs.submit_many(db, [new] * min(5_000, count - done))
-
-
-def truncate(db: Database) -> None:
-    # TRUNCATE keeps the column statistics: the planner still believes what the last ANALYZE saw.
-    with db.write() as conn:
-        conn.exec_driver_sql("TRUNCATE jobs RESTART IDENTITY CASCADE")
-
-
-def fill_ledger(db: Database, count: int) -> None:
-    with db.write() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO jobs (type, tab, description, status, params, queue, priority, attempt, max_attempts,"
-            " created_at, started_at, ended_at, progress_done, cancel_requested)"
-            " SELECT 'noop', 'general', 'finished job ' || g, 'completed', '{}', 'default', 0, 1, 1,"
-            " now() - interval '1 day', now() - interval '1 day', now() - interval '1 day', 0, false"
-            " FROM generate_series(1, %(count)s) AS g",
-            {"count": count},
-        )
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE jobs")
 
 
 def plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -148,7 +118,7 @@ def stale_statistics_and_a_burst(db: Database) -> None:
         conn.exec_driver_sql("UPDATE jobs SET status = 'completed'")
     analyze(db)
     truncate(db)
-    enqueue_burst(db)
+    enqueue_burst(db, BURST)
 
 
 def test_a_claim_after_a_burst_on_an_emptied_table_touches_only_its_batch(emptied: Database) -> None:
@@ -181,8 +151,8 @@ def test_a_claim_after_a_burst_on_a_ledger_of_a_million_finished_jobs_touches_on
     emptied: Database,
 ) -> None:
     db = emptied
-    fill_ledger(db, LEDGER)  # analysed while nothing was queued: every job in the ledger is finished
-    enqueue_burst(db)
+    fill_with_finished_jobs(db, LEDGER)  # analysed while nothing was queued: every job in the ledger is finished
+    enqueue_burst(db, BURST)
     claimed, touched = rows_touched_by_one_claim(db)
     assert claimed == BATCH
     assert touched <= MOST_ROWS_PER_CLAIM, f"one claim of {BATCH} touched {touched:,} rows"
