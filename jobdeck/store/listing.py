@@ -105,7 +105,9 @@ def _id_after(end: dt.datetime) -> sa.ColumnElement[int]:
     return sa.func.coalesce(probe, ALL_IDS)
 
 
-def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
+def _where(flt: JobFilter, by_text: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
+    """The filter's predicate; `by_text` is the description search written for a page (search.py), when
+    the caller has one."""
     clauses: list[sa.ColumnElement[bool]] = []
     if flt.visible_to is not None:
         clauses.append(j.c.run_by_id == flt.visible_to)
@@ -127,7 +129,8 @@ def _where(flt: JobFilter) -> list[sa.ColumnElement[bool]]:
         clauses.append(j.c.id < _id_after(end))
     if flt.q:
         text = flt.q.strip()
-        by_text = search.description_contains(text)
+        if by_text is None:
+            by_text = search.description_contains(text)
         if text.isdecimal() and len(text) < 19:  # isdigit() admits "¹" and "①", which int() refuses
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:
@@ -145,7 +148,9 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
         raise errors.InvalidSort(f"Unknown sort order {order!r}; use asc or desc.")
     limit = max(1, min(query.limit, MAX_PAGE))
     key = SORTS[sort]
-    stmt = _listing_select().where(*_where(query.filter))
+    q = query.filter.q
+    by_text = search.description_contains_on_page(conn, q.strip()) if q else None
+    stmt = _listing_select().where(*_where(query.filter, by_text))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)
         if sort == "id":

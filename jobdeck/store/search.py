@@ -1,7 +1,15 @@
-"""The grid's description search, answered from an index: FTS5 trigrams on SQLite, pg_trgm on PostgreSQL."""
+"""The grid's description search, answered from an index: FTS5 trigrams on SQLite, pg_trgm on PostgreSQL.
+
+A page of a search on SQLite asks the trigram table first for at most FEW_MATCHES matches. When there are no
+more than that, the page is made of those jobs, looked up by id and then sorted (a few thousand lookups); when
+there are more, the page walks the sort's index and tests each job's description, which finds a page after a
+few thousand rows at most, because at least one job in every 1,000,000 / FEW_MATCHES matches. Either way no
+page costs what the match set of a common word costs (every match read, then probed from the index walk).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +22,9 @@ j = schema.jobs
 #: Characters LIKE reads as wildcards (and our escape character): a search holding one is matched by
 #: an escaped LIKE, which the trigram indexes cannot answer (a rare, slower path).
 SPECIAL = set("%_/")
+#: Where a page of a search on SQLite stops being made from its matches (see above): about the square root
+#: of a page (51 rows) times a million jobs, so that neither way reads much more than a few thousand rows.
+FEW_MATCHES = 5000
 
 
 class _description_like(FunctionElement[bool]):
@@ -44,3 +55,32 @@ def description_contains(text: str) -> sa.ColumnElement[bool]:
     if SPECIAL & set(text):
         return j.c.description.icontains(text, autoescape=True)
     return _description_like(sa.literal(f"%{text}%", sa.String))
+
+
+def _answered_by_trigrams(text: str) -> bool:
+    """Whether the trigram index can narrow this search: three characters or more, no LIKE wildcard."""
+    return len(text) >= 3 and not SPECIAL & set(text)
+
+
+def _phrase(text: str) -> str:
+    """An FTS5 phrase of the text's trigrams: each description holding the text, as LIKE does, and a few more
+    (FTS5 folds the case of letters beyond ASCII, which LIKE keeps); read from the index alone."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def description_contains_on_page(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
+    """The same test as description_contains, written for one sorted page of a listing (see the module's
+    docstring): on SQLite, among the ids of a search's few matches, or a test of each row for a common one."""
+    if conn.dialect.name != "sqlite" or not _answered_by_trigrams(text):
+        return description_contains(text)
+    phrase = sa.text("SELECT rowid FROM jobs_search WHERE jobs_search MATCH :phrase LIMIT :few")
+    matches = conn.execute(phrase, {"phrase": _phrase(text), "few": FEW_MATCHES + 1}).scalars().all()
+    # SQLite's LIKE, as the trigram table's own LIKE re-checks its matches: the same jobs either way (ASCII
+    # letters match either case, other letters only their own case).
+    like = j.c.description.like(f"%{text}%")
+    if len(matches) > FEW_MATCHES:
+        return like
+    # One parameter for the ids (json_each), not thousands: the page looks them up by primary key, and in
+    # the default order (newest first) walks them in order and stops after a page.
+    listed = sa.func.json_each(sa.literal(json.dumps(matches), sa.String)).table_valued("value")
+    return sa.and_(j.c.id.in_(sa.select(listed.c.value)), like)
