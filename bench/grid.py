@@ -55,6 +55,8 @@ STATUSES = [("completed", 0.86), ("failed", 0.09), ("cancelled", 0.03), ("queued
 SORTS = ["type", "description", "status", "created_at", "started_at", "ended_at", "failed_at", "run_by"]
 #: Words of descriptions: many matches, a rare one, one that matches nothing.
 SEARCHES = ["sleep #77", "#123456", "no such job"]
+#: The same on the Imports tab: a word in every description, a rare file name, nothing.
+IMPORT_SEARCHES = ["imported", "contacts-123456.csv", "no such file"]
 COLUMNS = [
     "id", "type", "tab", "description", "status", "params", "run_by_id", "run_at", "queue", "priority", "attempt",
     "max_attempts", "created_at", "started_at", "ended_at", "failed_at", "error", "progress_done", "progress_total",
@@ -208,13 +210,15 @@ def scenarios(db: Database, user_id: int) -> Iterator[tuple[str, str, str, str, 
                     continue
                 where = f"tab = :tab{mine}{sql}"
                 yield who, tab, label, "deep", {**base, "cursor": cursor_at(db, where, {"tab": tab})}
-        sorts = SORTS if who == "admin" else ["ended_at"]
-        for sort in sorts:
-            for order in ("desc", "asc"):
-                params = {"tab": "general", "limit": 50, "sort": sort, "order": order}
-                yield who, "general", f"sort={sort} {order}", "first", params
-        for text in SEARCHES:
-            yield who, "general", f"q={text}", "first", {"tab": "general", "limit": 50, "q": text}
+        for tab, searches in (("general", SEARCHES), ("imports", IMPORT_SEARCHES)):
+            for sort in SORTS:
+                for order in ("desc", "asc"):
+                    params = {"tab": tab, "limit": 50, "sort": sort, "order": order}
+                    yield who, tab, f"sort={sort} {order}", "first", params
+            for text in searches:
+                for sort in ("id", "ended_at"):
+                    params = {"tab": tab, "limit": 50, "q": text, "sort": sort}
+                    yield who, tab, f"q={text} sort={sort}", "first", params
 
 
 def run(url: str, backend: str, args: argparse.Namespace, console: rich.console.Console) -> list[list[str]]:

@@ -105,14 +105,16 @@ def _id_after(end: dt.datetime) -> sa.ColumnElement[int]:
     return sa.func.coalesce(probe, ALL_IDS)
 
 
-def _where(flt: JobFilter, by_text: sa.ColumnElement[bool] | None = None) -> list[sa.ColumnElement[bool]]:
-    """The filter's predicate; `by_text` is the description search written for a page (search.py), when
-    the caller has one."""
+def _where(
+    flt: JobFilter, page_search: search.PageSearch | None = None, tab_unindexed: bool = False
+) -> list[sa.ColumnElement[bool]]:
+    """The filter's predicate; `page_search` is its description search written for a page (search.py);
+    `tab_unindexed` keeps SQLite from answering `tab = ?` from an index (see _tab_unindexed)."""
     clauses: list[sa.ColumnElement[bool]] = []
     if flt.visible_to is not None:
         clauses.append(j.c.run_by_id == flt.visible_to)
     if flt.tab is not None:
-        clauses.append(j.c.tab == flt.tab.value)
+        clauses.append((expressions.unindexed(j.c.tab) if tab_unindexed else j.c.tab) == flt.tab.value)
     if flt.statuses:
         clauses.append(j.c.status.in_([s.value for s in flt.statuses]))
     if flt.type:
@@ -129,13 +131,20 @@ def _where(flt: JobFilter, by_text: sa.ColumnElement[bool] | None = None) -> lis
         clauses.append(j.c.id < _id_after(end))
     if flt.q:
         text = flt.q.strip()
-        if by_text is None:
-            by_text = search.description_contains(text)
+        by_text = page_search.clause if page_search else search.description_contains(text)
         if text.isdecimal() and len(text) < 19:  # isdigit() admits "¹" and "①", which int() refuses
             clauses.append(sa.or_(j.c.id == int(text), by_text))
         else:
             clauses.append(by_text)
     return clauses
+
+
+def _tab_unindexed(query: JobQuery, page_search: search.PageSearch | None) -> bool:
+    """Whether a page must not answer `tab = ?` from an index, so that SQLite (which has no statistics)
+    reads only a few rows and sorts them: the few matches of a search, looked up by id; or an ordinary
+    user's own jobs, found from (run_by_id, tab, id), where a sort index led by the tab would walk
+    everyone's jobs to find theirs. An ordinary user's newest first reads that index in order already."""
+    return bool(page_search and page_search.by_id) or (query.filter.visible_to is not None and query.sort != "id")
 
 
 def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
@@ -149,8 +158,8 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
     limit = max(1, min(query.limit, MAX_PAGE))
     key = SORTS[sort]
     q = query.filter.q
-    by_text = search.description_contains_on_page(conn, q.strip()) if q else None
-    stmt = _listing_select().where(*_where(query.filter, by_text))
+    page_search = search.on_page(conn, q.strip()) if q else None
+    stmt = _listing_select().where(*_where(query.filter, page_search, _tab_unindexed(query, page_search)))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)
         if sort == "id":

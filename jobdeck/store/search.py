@@ -9,6 +9,7 @@ page costs what the match set of a common word costs (every match read, then pro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -68,19 +69,29 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def description_contains_on_page(conn: sa.Connection, text: str) -> sa.ColumnElement[bool]:
-    """The same test as description_contains, written for one sorted page of a listing (see the module's
-    docstring): on SQLite, among the ids of a search's few matches, or a test of each row for a common one."""
+@dataclasses.dataclass(frozen=True)
+class PageSearch:
+    """The description search written for one sorted page of a listing (see the module's docstring)."""
+
+    clause: sa.ColumnElement[bool]
+    #: The page is made from the ids of few matches: the primary key, not an index over the tab, must
+    #: answer the other filters (listing.py writes its `tab = ?` with expressions.unindexed).
+    by_id: bool = False
+
+
+def on_page(conn: sa.Connection, text: str) -> PageSearch:
+    """The same test as description_contains, for a page: on SQLite, among the ids of a search's few
+    matches, or a test of each row for a common one."""
     if conn.dialect.name != "sqlite" or not _answered_by_trigrams(text):
-        return description_contains(text)
+        return PageSearch(description_contains(text))
     phrase = sa.text("SELECT rowid FROM jobs_search WHERE jobs_search MATCH :phrase LIMIT :few")
     matches = conn.execute(phrase, {"phrase": _phrase(text), "few": FEW_MATCHES + 1}).scalars().all()
     # SQLite's LIKE, as the trigram table's own LIKE re-checks its matches: the same jobs either way (ASCII
     # letters match either case, other letters only their own case).
     like = j.c.description.like(f"%{text}%")
     if len(matches) > FEW_MATCHES:
-        return like
+        return PageSearch(like)
     # One parameter for the ids (json_each), not thousands: the page looks them up by primary key, and in
-    # the default order (newest first) walks them in order and stops after a page.
+    # the default order (newest first) walks them in order and stops after a page; other orders sort them.
     listed = sa.func.json_each(sa.literal(json.dumps(matches), sa.String)).table_valued("value")
-    return sa.and_(j.c.id.in_(sa.select(listed.c.value)), like)
+    return PageSearch(sa.and_(j.c.id.in_(sa.select(listed.c.value)), like), by_id=True)
