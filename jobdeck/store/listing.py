@@ -106,21 +106,25 @@ def _id_after(end: dt.datetime) -> sa.ColumnElement[int]:
 
 
 def _where(
-    flt: JobFilter, page_search: search.PageSearch | None = None, tab_unindexed: bool = False
+    flt: JobFilter, page_search: search.PageSearch | None = None, unindexed: frozenset[str] = frozenset()
 ) -> list[sa.ColumnElement[bool]]:
     """The filter's predicate; `page_search` is its description search written for a page (search.py);
-    `tab_unindexed` keeps SQLite from answering `tab = ?` from an index (see _tab_unindexed)."""
+    the columns in `unindexed` are tested without an index on SQLite (see _unindexed)."""
+
+    def column(name: str) -> sa.ColumnElement[Any]:
+        return expressions.unindexed(j.c[name]) if name in unindexed else j.c[name]
+
     clauses: list[sa.ColumnElement[bool]] = []
     if flt.visible_to is not None:
         clauses.append(j.c.run_by_id == flt.visible_to)
     if flt.tab is not None:
-        clauses.append((expressions.unindexed(j.c.tab) if tab_unindexed else j.c.tab) == flt.tab.value)
+        clauses.append(column("tab") == flt.tab.value)
     if flt.statuses:
-        clauses.append(j.c.status.in_([s.value for s in flt.statuses]))
+        clauses.append(column("status").in_([s.value for s in flt.statuses]))
     if flt.type:
-        clauses.append(j.c.type == flt.type)
+        clauses.append(column("type") == flt.type)
     if flt.run_by:
-        clauses.append(j.c.run_by_name == flt.run_by)
+        clauses.append(column("run_by_name") == flt.run_by)
     if flt.created_from:
         start = rows.to_db_time(flt.created_from)
         clauses.append(j.c.created_at >= start)
@@ -139,12 +143,20 @@ def _where(
     return clauses
 
 
-def _tab_unindexed(query: JobQuery, page_search: search.PageSearch | None) -> bool:
-    """Whether a page must not answer `tab = ?` from an index, so that SQLite (which has no statistics)
-    reads only a few rows and sorts them: the few matches of a search, looked up by id; or an ordinary
-    user's own jobs, found from (run_by_id, tab, id), where a sort index led by the tab would walk
-    everyone's jobs to find theirs. An ordinary user's newest first reads that index in order already."""
-    return bool(page_search and page_search.by_id) or (query.filter.visible_to is not None and query.sort != "id")
+#: The filters an index over everyone's jobs answers (with the tab, which leads every sort index).
+SHARED_INDEX_FILTERS = frozenset({"status", "type", "run_by_name"})
+
+
+def _unindexed(query: JobQuery, page_search: search.PageSearch | None) -> frozenset[str]:
+    """The columns a page tests without an index, so that SQLite, which has no statistics (jobdeck never
+    runs ANALYZE), reads a few rows and sorts them rather than walk an index over everyone's jobs: the few
+    matches of a search are looked up by id; an ordinary user's jobs come from (run_by_id, tab, id), whose
+    order is already the default one (the tab stays indexed then)."""
+    if page_search and page_search.by_id:
+        return SHARED_INDEX_FILTERS | {"tab"}
+    if query.filter.visible_to is None:
+        return frozenset()
+    return SHARED_INDEX_FILTERS if query.sort == "id" else SHARED_INDEX_FILTERS | {"tab"}
 
 
 def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
@@ -159,7 +171,7 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
     key = SORTS[sort]
     q = query.filter.q
     page_search = search.on_page(conn, q.strip()) if q else None
-    stmt = _listing_select().where(*_where(query.filter, page_search, _tab_unindexed(query, page_search)))
+    stmt = _listing_select().where(*_where(query.filter, page_search, _unindexed(query, page_search)))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)
         if sort == "id":
