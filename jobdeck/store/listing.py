@@ -170,7 +170,7 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
     limit = max(1, min(query.limit, MAX_PAGE))
     key = SORTS[sort]
     q = query.filter.q
-    page_search = search.on_page(conn, q.strip()) if q else None
+    page_search = search.on_page(conn, q.strip(), query.filter) if q else None
     stmt = _listing_select().where(*_where(query.filter, page_search, _unindexed(query, page_search)))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)

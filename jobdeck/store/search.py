@@ -5,6 +5,10 @@ more than that, the page is made of those jobs, looked up by id and then sorted 
 there are more, the page walks the sort's index and tests each job's description, which finds a page after a
 few thousand rows at most, because at least one job in every 1,000,000 / FEW_MATCHES matches. Either way no
 page costs what the match set of a common word costs (every match read, then probed from the index walk).
+
+On PostgreSQL the planner chooses, except for an ordinary user who owns at most OWN_JOBS_SCANNED jobs in the
+tab: their page tests each of their jobs' descriptions, where the planner (which cannot tell how many jobs a
+pattern matches) would intersect the whole ledger's matches of a common word with their jobs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
+from jobdeck.query import JobFilter
 from jobdeck.store import schema
 
 j = schema.jobs
@@ -26,6 +31,8 @@ SPECIAL = set("%_/")
 #: Where a page of a search on SQLite stops being made from its matches (see above): about the square root
 #: of a page (51 rows) times a million jobs, so that neither way reads much more than a few thousand rows.
 FEW_MATCHES = 5000
+#: An ordinary user owning at most this many jobs in a tab has them tested one by one on PostgreSQL (a few ms).
+OWN_JOBS_SCANNED = 20_000
 
 
 class _description_like(FunctionElement[bool]):
@@ -79,10 +86,29 @@ class PageSearch:
     by_id: bool = False
 
 
-def on_page(conn: sa.Connection, text: str) -> PageSearch:
-    """The same test as description_contains, for a page: on SQLite, among the ids of a search's few
-    matches, or a test of each row for a common one."""
-    if conn.dialect.name != "sqlite" or not _answered_by_trigrams(text):
+def _owns_few_jobs(conn: sa.Connection, flt: JobFilter) -> bool:
+    """Whether an ordinary user's listing holds at most OWN_JOBS_SCANNED jobs (counted from their index)."""
+    if flt.visible_to is None:
+        return False
+    mine = sa.select(sa.literal(1)).where(j.c.run_by_id == flt.visible_to)
+    if flt.tab is not None:
+        mine = mine.where(j.c.tab == flt.tab.value)
+    counted = sa.select(sa.func.count()).select_from(mine.limit(OWN_JOBS_SCANNED + 1).subquery())
+    return int(conn.execute(counted).scalar_one()) <= OWN_JOBS_SCANNED
+
+
+def on_page(conn: sa.Connection, text: str, flt: JobFilter) -> PageSearch:
+    """The same test as description_contains, for a page of a listing with this filter (see the module's
+    docstring)."""
+    if not _answered_by_trigrams(text):
+        return PageSearch(description_contains(text))
+    if conn.dialect.name == "postgresql":
+        if not _owns_few_jobs(conn, flt):
+            return PageSearch(description_contains(text))
+        # lower(description) || '' is not the trigram index's expression: the planner tests the user's rows.
+        unindexed = sa.func.lower(j.c.description.op("||")(sa.literal_column("''")))
+        return PageSearch(unindexed.like(sa.func.lower(sa.literal(f"%{text}%", sa.String))))
+    if conn.dialect.name != "sqlite":
         return PageSearch(description_contains(text))
     phrase = sa.text("SELECT rowid FROM jobs_search WHERE jobs_search MATCH :phrase LIMIT :few")
     matches = conn.execute(phrase, {"phrase": _phrase(text), "few": FEW_MATCHES + 1}).scalars().all()

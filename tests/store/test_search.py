@@ -110,12 +110,15 @@ def test_a_search_pages_the_same_jobs_in_the_same_order_whether_its_matches_are_
     assert as_few == as_many == [job_id for job_id in everything if job_id in reports]
 
 
-@pytest.mark.parametrize("few_matches", [2, search.FEW_MATCHES])
+@pytest.mark.parametrize(
+    ("few_matches", "own_jobs_scanned"), [(2, 0), (search.FEW_MATCHES, search.OWN_JOBS_SCANNED)], ids=["many", "few"]
+)
 def test_a_search_shows_an_ordinary_user_only_their_own_jobs(
-    db: Database, monkeypatch: pytest.MonkeyPatch, few_matches: int
+    db: Database, monkeypatch: pytest.MonkeyPatch, few_matches: int, own_jobs_scanned: int
 ) -> None:
     alice, _ = mixed_ledger(db)
     monkeypatch.setattr(search, "FEW_MATCHES", few_matches)
+    monkeypatch.setattr(search, "OWN_JOBS_SCANNED", own_jobs_scanned)  # 0: PostgreSQL's trigram index
     mine = every_page(db, JobFilter(q="report", visible_to=alice), "ended_at", "desc")
     with db.read() as conn:
         owners = {r.id: r.run_by_id for r in conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.run_by_id))}
