@@ -171,22 +171,28 @@ def list_jobs(conn: sa.Connection, query: JobQuery) -> model.Page:
     key = SORTS[sort]
     q = query.filter.q
     page_search = search.on_page(conn, q.strip(), query.filter) if q else None
-    stmt = _listing_select().where(*_where(query.filter, page_search, _unindexed(query, page_search)))
+    clauses = _where(query.filter, page_search, _unindexed(query, page_search))
     if query.cursor:
         value, last_id = _decode_cursor(query.cursor, sort, order)
         if sort == "id":
-            stmt = stmt.where(j.c.id < last_id if order == "desc" else j.c.id > last_id)
+            clauses.append(j.c.id < last_id if order == "desc" else j.c.id > last_id)
         else:
             bound = sa.literal(value, key.type)
             after = sa.tuple_(key, j.c.id) < sa.tuple_(bound, last_id)
             before = sa.tuple_(key, j.c.id) > sa.tuple_(bound, last_id)
-            stmt = stmt.where(after if order == "desc" else before)
+            clauses.append(after if order == "desc" else before)
     if sort == "id":
-        stmt = stmt.order_by(j.c.id.desc() if order == "desc" else j.c.id.asc())
+        ordering = [j.c.id.desc() if order == "desc" else j.c.id.asc()]
     elif order == "desc":
-        stmt = stmt.order_by(key.desc(), j.c.id.desc())
+        ordering = [key.desc(), j.c.id.desc()]
     else:
-        stmt = stmt.order_by(key.asc(), j.c.id.asc())
+        ordering = [key.asc(), j.c.id.asc()]
+    if page_search and page_search.by_id:
+        # The page's ids first, from the matches' keys alone; then only those rows are read whole (and
+        # their users joined): thousands of whole rows built for a sort that keeps 51 took most of the time.
+        page_ids = sa.select(j.c.id).where(*clauses).order_by(*ordering).limit(limit + 1)
+        clauses = [j.c.id.in_(page_ids)]
+    stmt = _listing_select().where(*clauses).order_by(*ordering)
     stmt = stmt.add_columns(key.label("_sort_key")).limit(limit + 1)
     try:
         fetched = conn.execute(stmt).all()
