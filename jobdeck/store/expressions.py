@@ -42,3 +42,26 @@ def description_prefix(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     could pass PostgreSQL's limit for a b-tree entry (about 2,700 bytes); descriptions alike in their first
     200 characters follow each other by id."""
     return sa.func.substr(column, sa.literal_column("1"), sa.literal_column("200"))
+
+
+class unindexed(FunctionElement[Any]):
+    """A column that no index may answer in this query: SQLite's unary `+` (the value unchanged), plain
+    elsewhere. A page made from a search's few matches (search.py) looks them up by primary key; a `tab = ?`
+    an index could answer would let SQLite walk that index over the whole tab instead."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column: sa.ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(next(iter(element.clauses)), **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(next(iter(element.clauses)), **kw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 
@@ -199,3 +200,30 @@ def test_sorting_by_run_by_orders_by_username_with_system_jobs_first_ascending(
     ids = [j.id for j in page.items]
     ties = [i for i, j in zip(ids, page.items, strict=True) if j.run_by == "adam"]
     assert ties == sorted(ties, reverse=order == "desc")
+
+
+@pytest.mark.parametrize("sort", sorted(listing.SORTS))
+@pytest.mark.parametrize(
+    "flt",
+    [JobFilter(tab=model.Tab.GENERAL), JobFilter(statuses=(model.Status.COMPLETED,)), JobFilter(type="type1")],
+    ids=["tab", "status", "type"],
+)
+def test_an_ordinary_users_page_holds_their_jobs_in_the_order_an_admin_sees_them(
+    db: Database, sort: str, flt: JobFilter
+) -> None:
+    alice, bob = make_user(db, "alice"), make_user(db, "bob")
+    owner = [alice, bob, alice, None, bob]
+    news = [jobs.NewJob(type=f"type{i % 2}", description=f"job {i % 3}", run_by_id=owner[i % 5]) for i in range(30)]
+    ids = jobs.submit_many(db, news)
+    with db.write() as conn:
+        conn.execute(
+            sa.update(schema.jobs)
+            .where(schema.jobs.c.id.in_(ids[::3]))
+            .values(started_at=schema.jobs.c.created_at, status="completed", ended_at=schema.jobs.c.created_at)
+        )
+    with db.read() as conn:
+        owners = {r.id: r.run_by_id for r in conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.run_by_id))}
+        everyone = listing.list_jobs(conn, JobQuery(flt, sort=sort, limit=100)).items
+        mine = listing.list_jobs(conn, JobQuery(dataclasses.replace(flt, visible_to=alice), sort=sort, limit=100)).items
+    assert mine
+    assert [j.id for j in mine] == [j.id for j in everyone if owners[j.id] == alice]
