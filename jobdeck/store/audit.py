@@ -9,7 +9,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import rows, schema, transitions
+from jobdeck.store import cancelling, rows, schema
 from jobdeck.store.database import db_now
 
 e = schema.job_events
@@ -49,7 +49,7 @@ def record_many(
 def cancel(
     conn: sa.Connection, job_id: int, actor: model.User | None, action: model.EventAction
 ) -> model.Status | None:
-    """Cancel a job (transitions.request_cancel) and record who did, in the caller's transaction: the status
+    """Cancel a job (cancelling.request_cancel) and record who did, in the caller's transaction: the status
     after, or None (and nothing recorded) when the job had already finished."""
     return cancel_many(conn, [job_id], actor, action).get(job_id)
 
@@ -58,7 +58,7 @@ def cancel_many(
     conn: sa.Connection, job_ids: Sequence[int], actor: model.User | None, action: model.EventAction
 ) -> dict[int, model.Status]:
     """cancel for several jobs, in a few statements: each one's status after; a finished job is left out."""
-    after = transitions.request_cancel_many(conn, job_ids)
+    after = cancelling.request_cancel_many(conn, job_ids)
     details = {job_id: "" if status is model.Status.CANCELLED else "asked to stop" for job_id, status in after.items()}
     record_many(conn, details, actor, action)
     return after

@@ -7,7 +7,7 @@ import time
 
 from jobdeck import model
 from jobdeck.service import Service
-from jobdeck.store import attempts, claim, jobs, transitions
+from jobdeck.store import attempts, cancelling, claim, jobs
 from tests.runner import kinds_retry
 
 PATIENCE_S = 60.0
@@ -110,13 +110,13 @@ def test_the_flaky_demo_succeeds_on_the_attempt_after_its_failures(service: Serv
 def test_a_cancelled_run_is_not_retried(service: Service) -> None:
     job = service.start_job(None, kinds_retry.WAITS)
     with service.db.write() as conn:
-        transitions.request_cancel(conn, job.id)  # queued: cancelled at once, never run
+        cancelling.request_cancel(conn, job.id)  # queued: cancelled at once, never run
     assert get(service, job.id).status is model.Status.CANCELLED
     running = service.start_job(None, kinds_retry.WAITS, {"seconds": 0.5})
     with service.db.write() as conn:
         (claimed,) = claim.claim(service.db, conn, "w-test", 1, lease_seconds=30)
     with service.db.write() as conn:
-        transitions.request_cancel(conn, running.id)
+        cancelling.request_cancel(conn, running.id)
     worker = service.worker(concurrency=1)
     ctx = worker._context(claimed)
     ctx.mark_cancel_requested()

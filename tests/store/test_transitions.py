@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from jobdeck import model
 from jobdeck.store import attempts as attempt_rows
-from jobdeck.store import claim, jobs, schema, transitions, workers
+from jobdeck.store import cancelling, claim, jobs, schema, transitions, workers
 from jobdeck.store.database import Database
 
 
@@ -156,30 +156,6 @@ def test_no_write_holds_once_the_job_has_ended(db: Database) -> None:
         assert transitions.start_subtask(conn, c.lease, "late") is None
 
 
-def test_cancelling_a_queued_job_ends_it_at_once(db: Database) -> None:
-    job_id = jobs.submit(db, jobs.NewJob(type="noop"))
-    with db.write() as conn:
-        assert transitions.request_cancel(conn, job_id) is model.Status.CANCELLED
-    job = get(db, job_id)
-    assert job.status is model.Status.CANCELLED and job.ended_at is not None
-
-
-def test_cancelling_a_running_job_asks_it_to_stop(db: Database) -> None:
-    c = claimed_job(db)
-    with db.write() as conn:
-        assert transitions.request_cancel(conn, c.job.id) is model.Status.IN_PROGRESS
-        held = workers.heartbeat(conn, "w1", 30)
-    assert [(h.job_id, h.cancel_requested) for h in held] == [(c.job.id, True)]
-
-
-def test_cancelling_a_finished_job_does_nothing(db: Database) -> None:
-    c = claimed_job(db)
-    finish(db, c, model.Status.COMPLETED)
-    with db.write() as conn:
-        assert transitions.request_cancel(conn, c.job.id) is None
-    assert get(db, c.job.id).status is model.Status.COMPLETED
-
-
 def test_released_jobs_go_back_to_the_queue_without_spending_an_attempt(db: Database) -> None:
     c = claimed_job(db)
     with db.write() as conn:
@@ -235,7 +211,7 @@ def test_the_store_makes_exactly_the_transitions_the_model_lists(db: Database) -
         seen.add((before, after))
         if after is model.Status.QUEUED:  # out of the way of the next claim
             with db.write() as conn:
-                transitions.request_cancel(conn, job_id)
+                cancelling.request_cancel(conn, job_id)
             seen.add((model.Status.QUEUED, get(db, job_id).status))
 
     for status in (model.Status.COMPLETED, model.Status.FAILED, model.Status.CANCELLED):

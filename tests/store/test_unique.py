@@ -7,7 +7,7 @@ import threading
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import claim, jobs, schema, transitions
+from jobdeck.store import cancelling, claim, jobs, schema, transitions
 from jobdeck.store.database import Database
 
 THREADS = 8
@@ -65,7 +65,7 @@ def test_after_the_unique_job_completes_a_new_one_can_be_enqueued(db: Database) 
 def test_after_the_unique_job_is_cancelled_a_new_one_can_be_enqueued(db: Database) -> None:
     first = jobs.submit(db, unique())
     with db.write() as conn:
-        transitions.request_cancel(conn, first)
+        cancelling.request_cancel(conn, first)
     assert jobs.submit(db, unique()) != first
 
 
