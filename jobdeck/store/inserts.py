@@ -114,12 +114,13 @@ def compile_for(dialect: sa.Dialect, statement: sa.ClauseElement) -> Compiled:
     return Compiled(str(compiled), order, convert, fixed, positional=bool(dialect.positional))
 
 
-_cache: dict[tuple[str, str], Compiled] = {}
+#: by database, driver (its parameter style) and statement
+_cache: dict[tuple[str, str, str], Compiled] = {}
 _cache_lock = threading.Lock()
 
 
 def _cached(dialect: sa.Dialect, name: str, build: Callable[[], sa.ClauseElement]) -> Compiled:
-    key = (dialect.name, name)
+    key = (dialect.name, dialect.driver, name)
     found = _cache.get(key)
     if found is None:
         found = compile_for(dialect, build())
