@@ -55,6 +55,8 @@ from jobdeck.wiring import Wiring  # noqa: E402
 PICKUP_TYPE = "bench_pickup"
 RETRY_TYPE = "bench_retry_once"
 IDLE_CPU_SECONDS = 10.0
+#: A batch below the size from which PostgreSQL batches go by COPY.
+SMALL_BATCH = 100
 #: Workers import this file under this name (JOBDECK_JOB_MODULES) to know the pickup probe.
 MODULE_NAME = "throughput"
 j = schema.jobs
@@ -433,8 +435,10 @@ def main() -> None:
                 url = dbs.url(backend)
                 rate = enqueue_single(url, args.enqueue_jobs)
                 table.add_row(backend, "enqueue, one at a time", f"{rate:,.0f} jobs/s")
-                rate = enqueue_batch(url, args.enqueue_jobs * 4, args.batch)
-                table.add_row(backend, f"enqueue, batches of {args.batch:,}", f"{rate:,.0f} jobs/s")
+                # Batches below and above jobdeck.store.jobs.COPY_THRESHOLD: arrays or COPY on PostgreSQL.
+                for batch in (SMALL_BATCH, args.batch):
+                    rate = enqueue_batch(url, args.enqueue_jobs * 4, batch)
+                    table.add_row(backend, f"enqueue, batches of {batch:,}", f"{rate:,.0f} jobs/s")
             counts = [1] if backend == "sqlite" else [int(p) for p in args.processes.split(",")]
             for processes in counts if "drain" in only else []:
                 for threads in [int(c) for c in args.concurrency.split(",")]:

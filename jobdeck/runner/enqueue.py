@@ -176,6 +176,9 @@ def enqueue_jobs(
             f"{job_type.name}.enqueue() has no database: call jobdeck.configure() once at start-up, "
             "or pass connection= (your SQLAlchemy Connection or Session)"
         )
+    if run_by_id is None:
+        # No user to check first: the store writes one job as one statement committed by itself.
+        return jobs.submit_many(target.db, news)
     with target.db.write() as conn:
         return _submit(target.db, conn, news)
 

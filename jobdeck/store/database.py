@@ -146,8 +146,10 @@ class Database:
         def _begin(conn: sa.Connection) -> None:
             # A deferred transaction that later writes fails with SQLITE_BUSY_SNAPSHOT, which
             # busy_timeout does not retry; writers take the lock up front instead.
-            immediate = conn.get_execution_options().get("jobdeck_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get("jobdeck_autocommit", False):
+                return  # each statement commits by itself (Database.autocommit)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("jobdeck_write", False) else "BEGIN")
 
         return engine
 
@@ -165,6 +167,17 @@ class Database:
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
+    @contextlib.contextmanager
+    def autocommit(self) -> Iterator[sa.Connection]:
+        """A connection on which each statement is a transaction of its own, committed as durably as any
+        other: a write of one statement needs no BEGIN and COMMIT beside it (on PostgreSQL, round trips)."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                # SQLite takes the write lock a writing statement needs when it starts, as BEGIN IMMEDIATE does.
+                yield conn.execution_options(jobdeck_autocommit=True)
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
     def add_wake_listener(self, listener: Callable[[], None]) -> None:
         with self._lock:
             self._wake_listeners.append(listener)
@@ -179,6 +192,10 @@ class Database:
         listeners at once (on SQLite their claim waits for this transaction's write lock, so they see it)."""
         if self.is_postgresql:
             conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        self.wake_listeners()
+
+    def wake_listeners(self) -> None:
+        """Wake this process's workers only (a statement that sent its own NOTIFY already woke the others)."""
         with self._lock:
             listeners = list(self._wake_listeners)
         for listener in listeners:

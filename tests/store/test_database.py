@@ -1,11 +1,14 @@
-"""The database handle: jobdeck's own errors for failed statements, and the connection a loop holds."""
+"""The database handle: jobdeck's own errors for failed statements, the connection a loop holds, autocommit."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
 from jobdeck import errors
+from jobdeck.store import schema
 from jobdeck.store.database import Database, HeldConnection, translated_errors
 
 
@@ -36,3 +39,12 @@ def test_a_held_connection_survives_a_failed_transaction(db: Database) -> None:
     with held.write() as conn:
         assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
     held.close()
+
+
+def test_a_statement_on_an_autocommit_connection_is_committed_when_it_returns(db: Database) -> None:
+    now = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    row = {"id": "w1", "hostname": "h", "pid": 1, "concurrency": 1, "started_at": now, "heartbeat_at": now}
+    with db.autocommit() as conn:
+        conn.execute(sa.insert(schema.workers).values(row))
+        with db.read() as other:
+            assert other.execute(sa.select(schema.workers.c.id)).scalars().all() == ["w1"]
