@@ -43,6 +43,8 @@ class Worker:
         self._wakeup = Wakeup(db)
         self.pool = Pool(db, registry, options, self._wakeup.event)
         self._held = HeldConnection(db)
+        #: PostgreSQL: a turn with nothing to record claims alone, in one round trip (store/claim.py)
+        self._claims = claiming.ClaimConnection(db) if db.is_postgresql else None
         self._registered = False
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -116,12 +118,19 @@ class Worker:
                 return 0.0
             return min(self.options.poll_seconds, next_limit or self.options.poll_seconds)
         self._held.close()
+        if self._claims is not None:
+            self._claims.close()
         return None
 
     def _finish_and_claim(self, outcomes: list[transitions.Outcome], free: int) -> int:
         """Record finished runs and claim the next batch in one transaction, on the connection the loop
         holds; returns how many jobs were claimed."""
         o = self.options
+        if not outcomes and self._claims is not None:
+            with self._claims.claiming() as conn:
+                claimed = claiming.claim(self.db, conn, self.id, free, o.lease_seconds, o.queues)
+            self.pool.hold(self._context(c) for c in claimed)
+            return len(claimed)
         with self._held.write() as conn:
             accepted = transitions.finish_many(conn, outcomes) if outcomes else set()
             claimed = claiming.claim(self.db, conn, self.id, free, o.lease_seconds, o.queues) if free else []
