@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import logging
 import pathlib
 import shutil
 import sys
@@ -87,13 +88,38 @@ class Timers:
 
         @sa.event.listens_for(engine, "after_cursor_execute")
         def _after(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-            self.add(kind_of(statement), time.perf_counter() - starts.pop(id(cursor), time.perf_counter()))
+            label = f"{role()}: {kind_of(statement)}"
+            self.add(label, time.perf_counter() - starts.pop(id(cursor), time.perf_counter()))
+
+    def finisher(self) -> None:
+        """The finisher thread's busy time: from taking outcomes to recording them (its transaction)."""
+        took = threading.local()
+        take, record = pool.Pool.take_outcomes, pool.Pool.record
+
+        def timed_take(this: pool.Pool) -> Any:
+            took.at = time.perf_counter()
+            return take(this)
+
+        def timed_record(this: pool.Pool, *args: Any) -> None:
+            record(this, *args)
+            if role() == "finisher":
+                self.add("finisher busy", time.perf_counter() - took.at)
+
+        pool.Pool.take_outcomes, pool.Pool.record = timed_take, timed_record  # type: ignore[method-assign]
+
+
+def role() -> str:
+    """Whose statement: the worker loop (the main thread here), the finisher, or another (heartbeat)."""
+    name = threading.current_thread().name
+    return "loop" if name == "MainThread" else "finisher" if name == "jobdeck-finish" else "other"
 
 
 @contextlib.contextmanager
 def instrumented(timers: Timers) -> Iterator[None]:
     """Time the loop's turn and transaction, each job's call and each job thread's run."""
     saved = [
+        (pool.Pool, "take_outcomes", pool.Pool.take_outcomes),
+        (pool.Pool, "record", pool.Pool.record),
         (worker.Worker, "poll", worker.Worker.poll),
         (worker.Worker, "_finish_and_claim", worker.Worker._finish_and_claim),
         (pool.Pool, "execute", pool.Pool.execute),
@@ -103,6 +129,7 @@ def instrumented(timers: Timers) -> Iterator[None]:
     timers.wrap(worker.Worker, "_finish_and_claim", "loop transaction")
     timers.wrap(pool.Pool, "execute", "job thread run")
     timers.wrap(calling, "call", "job call")
+    timers.finisher()
     try:
         yield
     finally:
@@ -136,18 +163,30 @@ def measure(url: str, n: int, concurrency: int) -> tuple[float, Timers]:
 def rows_for(wall: float, n: int, t: Timers) -> list[tuple[str, float]]:
     s = t.seconds
     per = 1e6 / n
-    sql = s["claim statement"] + s["finish statement"] + s["other statements"]
-    in_txn = max(0.0, s["loop transaction"] - sql)
+    kinds = ["claim statement", "finish statement", "other statements"]
+    loop_sql = sum(s[f"loop: {k}"] for k in kinds)
+    finisher_sql = sum(s[f"finisher: {k}"] for k in kinds)
+    in_txn = max(0.0, s["loop transaction"] - loop_sql)
     loop_rest = max(0.0, s["loop turn"] - s["loop transaction"])
     waiting = max(0.0, wall - s["loop turn"])
-    return [
-        ("loop: claim statement", s["claim statement"] * per),
-        ("loop: finish statement(s)", s["finish statement"] * per),
-        ("loop: other statements (begin, paused queues, settings)", s["other statements"] * per),
+    found = [
+        ("loop: claim statement", s["loop: claim statement"] * per),
+        ("loop: finish statement(s)", s["loop: finish statement"] * per),
+        ("loop: other statements (begin, settings)", s["loop: other statements"] * per),
         ("loop: commit and Python in the transaction (rows to jobs, contexts)", in_txn * per),
         ("loop: Python outside the transaction (outcomes, limits)", loop_rest * per),
         ("loop: waiting for a thread to free up", waiting * per),
         ("= wall time per job", wall * per),
+    ]
+    if s["finisher busy"]:
+        found += [
+            ("finisher (beside the loop): finish statements", s["finisher: finish statement"] * per),
+            ("finisher: other statements", s["finisher: other statements"] * per),
+            ("finisher: commit and Python", max(0.0, s["finisher busy"] - finisher_sql) * per),
+            ("finisher: idle", max(0.0, wall - s["finisher busy"]) * per),
+        ]
+    return [
+        *found,
         ("job threads: the job call (no-op)", s["job call"] * per),
         ("job threads: run around the call (context, outcome, metrics)", (s["job thread run"] - s["job call"]) * per),
     ]
@@ -160,6 +199,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     args.database_url, args.pg_fast, args.revision = None, False, "head"
+    # the LISTEN thread notices the throwaway server going away at the very end: not news
+    logging.getLogger("jobdeck.runner.wakeup").setLevel(logging.ERROR)
     console = rich.console.Console()
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="jobdeck-breakdown-"))
     dbs = throughput.Backends(args, tmp)
@@ -177,8 +218,10 @@ def main() -> None:
             table = rich.table.Table("where", "µs/job", title=title)
             for label, micros in rows_for(wall, args.jobs, timers):
                 table.add_row(label, f"{micros:,.1f}")
-            turns = timers.counts["loop transaction"]
+            turns, finishes = timers.counts["loop transaction"], timers.counts["finisher busy"]
             table.caption = f"{turns:,} loop transactions, {args.jobs / max(1, turns):.1f} jobs claimed in each"
+            if finishes:
+                table.caption += f"; {finishes:,} finisher transactions, {args.jobs / finishes:.1f} jobs each"
             console.print(table)
     finally:
         dbs.close()
