@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class Pool:
-    """`concurrency` threads take held jobs from a queue; finished runs wait in `outcomes` for the loop
-    to record them in its next transaction. Holds up to `concurrency + prefetch` jobs."""
+    """`concurrency` threads take held jobs from a queue; finished runs wait in `outcomes` for the loop's
+    next transaction (SQLite) or the finisher (PostgreSQL). Holds up to `concurrency + prefetch` jobs."""
 
     def __init__(self, db: Database, registry: Registry, options: WorkerOptions, *wake: threading.Event) -> None:
         self.db = db

@@ -1,5 +1,6 @@
-"""The worker: a loop that records finished runs and claims the next batch in one transaction, with a
-pool of threads that run the jobs and a keep-alive thread that holds their leases."""
+"""The worker: a loop that claims batches for free threads (on SQLite recording finished runs in the same
+transaction; on PostgreSQL a finisher thread records them beside the claims), with a pool of threads that
+run the jobs and a keep-alive thread that holds their leases."""
 
 from __future__ import annotations
 
