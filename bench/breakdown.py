@@ -137,7 +137,7 @@ def instrumented(timers: Timers) -> Iterator[None]:
             setattr(owner, name, original)
 
 
-def measure(url: str, n: int, concurrency: int) -> tuple[float, Timers]:
+def measure(url: str, n: int, concurrency: int, prefetch: int = 0) -> tuple[float, Timers]:
     """Drain n no-op jobs with one in-process worker; (wall seconds, timers)."""
     db = throughput._db(url)
     for done in range(0, n, 10_000):
@@ -149,7 +149,7 @@ def measure(url: str, n: int, concurrency: int) -> tuple[float, Timers]:
     service = Service(Wiring.open(config))
     timers = Timers()
     timers.statements(service.db.engine)
-    engine = service.worker(concurrency)
+    engine = service.worker(concurrency, prefetch=prefetch)
     with instrumented(timers):
         started = time.perf_counter()
         ran = engine.run(burst=True)
@@ -196,6 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16, help="threads of the worker")
+    parser.add_argument("--prefetch", type=int, default=0, help="jobs claimed beyond the free threads")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     args.database_url, args.pg_fast, args.revision = None, False, "head"
@@ -212,9 +213,9 @@ def main() -> None:
                 import compare
 
                 compare.analyze(url)
-            wall, timers = measure(url, args.jobs, args.concurrency)
-            title = f"{backend}: {args.jobs:,} no-op jobs, 1 worker x {args.concurrency} threads: "
-            title += f"{args.jobs / wall:,.0f} jobs/s; microseconds per job"
+            wall, timers = measure(url, args.jobs, args.concurrency, args.prefetch)
+            title = f"{backend}: {args.jobs:,} no-op jobs, 1 worker x {args.concurrency} threads"
+            title += f", prefetch {args.prefetch}: {args.jobs / wall:,.0f} jobs/s; microseconds per job"
             table = rich.table.Table("where", "µs/job", title=title)
             for label, micros in rows_for(wall, args.jobs, timers):
                 table.add_row(label, f"{micros:,.1f}")
