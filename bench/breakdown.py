@@ -192,11 +192,42 @@ def rows_for(wall: float, n: int, t: Timers) -> list[tuple[str, float]]:
     ]
 
 
+def pickup(url: str, samples: int) -> list[tuple[str, float, float]]:
+    """An idle worker in another process, one probe enqueued at a time: p50 and p99 (ms) of the enqueue call
+    (its commit included) and of the time from its return to the first line of the job."""
+    calls: list[float] = []
+    after: list[float] = []
+    log = throughput.schema.job_log
+    with throughput.idle_worker(url, False, 4) as (db, _):
+        for i in range(samples + 5):
+            before = time.time()
+            job_id = job_rows.submit(db, job_rows.NewJob(type=throughput.PICKUP_TYPE))
+            returned = time.time()
+            deadline = time.monotonic() + 10
+            started = None
+            while started is None and time.monotonic() < deadline:
+                with db.read() as conn:
+                    started = conn.execute(sa.select(log.c.message).where(log.c.job_id == job_id)).scalar()
+                time.sleep(0.001)
+            if started is None:
+                raise SystemExit(f"pickup: probe {job_id} did not start")
+            if i >= 5:  # the first few warm up
+                calls.append((returned - before) * 1000)
+                after.append((float(started) - returned) * 1000)
+            time.sleep(0.02)
+    pct = throughput._percentile
+    return [
+        ("enqueue call (its commit included), p50 / p99", pct(calls, 0.5), pct(calls, 0.99)),
+        ("from its return to the job's first line, p50 / p99", pct(after, 0.5), pct(after, 0.99)),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16, help="threads of the worker")
     parser.add_argument("--prefetch", type=int, default=0, help="jobs claimed beyond the free threads")
+    parser.add_argument("--pickup", type=int, default=0, help="also time this many pickups by an idle worker")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     args.database_url, args.pg_fast, args.revision = None, False, "head"
@@ -224,6 +255,12 @@ def main() -> None:
             if finishes:
                 table.caption += f"; {finishes:,} finisher transactions, {args.jobs / finishes:.1f} jobs each"
             console.print(table)
+            if args.pickup:
+                found = pickup(dbs.url(backend), args.pickup)
+                table = rich.table.Table("pickup, idle worker in another process", "p50 ms", "p99 ms", title=backend)
+                for label, p50, p99 in found:
+                    table.add_row(label, f"{p50:.1f}", f"{p99:.1f}")
+                console.print(table)
     finally:
         dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -57,5 +57,9 @@ def test_a_finish_the_database_refuses_ends_the_workers_run_with_its_error(servi
     with service.db.write() as conn:
         # a real refusal, not a lost connection: the attempts table is not there to write to
         conn.exec_driver_sql("ALTER TABLE job_attempts RENAME TO job_attempts_away")
-    with pytest.raises(errors.DatabaseFailed):
-        service.worker(concurrency=2).run(burst=True)
+    try:
+        with pytest.raises(errors.DatabaseFailed):
+            service.worker(concurrency=2).run(burst=True)
+    finally:  # the test database is shared by the tests that follow
+        with service.db.write() as conn:
+            conn.exec_driver_sql("ALTER TABLE job_attempts_away RENAME TO job_attempts")
