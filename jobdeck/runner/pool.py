@@ -127,11 +127,13 @@ class Pool:
             self._recording = max(0, self._recording - len(outcomes))
 
     def hold(self, contexts: Iterable[JobContext]) -> None:
-        """Queue claimed jobs for the threads."""
+        """Queue claimed jobs for the threads. Every job is in place before the first thread wakes: a woken
+        thread competes with this one for the interpreter lock."""
         now = time.monotonic()
-        for ctx in contexts:
-            with self._lock:
-                self._active[ctx.job.id] = (ctx, now)
+        batch = list(contexts)
+        with self._lock:
+            self._active.update((ctx.job.id, (ctx, now)) for ctx in batch)
+        for ctx in batch:
             self._tasks.put(ctx)
 
     def held(self) -> list[tuple[JobContext, float]]:
