@@ -37,6 +37,8 @@ class Pool:
         self._outcomes: list[transitions.Outcome] = []
         #: outcomes taken and not yet recorded or put back: being written now
         self._recording = 0
+        #: set for good by `abandon_all`: an outcome put back after it is dropped, never written
+        self._given_up = False
         self._tasks: queue.SimpleQueue[JobContext | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         #: counters, for logs, metrics and tests
@@ -123,12 +125,12 @@ class Pool:
     def put_back(self, outcomes: list[transitions.Outcome]) -> None:
         """Outcomes that could not be recorded (the database was away): recorded in a later turn."""
         with self._lock:
-            self._outcomes[:0] = outcomes
             self._recording = max(0, self._recording - len(outcomes))
+            if not self._given_up:
+                self._outcomes[:0] = outcomes
 
     def hold(self, contexts: Iterable[JobContext]) -> None:
-        """Queue claimed jobs for the threads. Every job is in place before the first thread wakes: a woken
-        thread competes with this one for the interpreter lock."""
+        """Queue claimed jobs for the threads, all in place before the first thread wakes (and competes)."""
         now = time.monotonic()
         batch = list(contexts)
         with self._lock:
@@ -217,6 +219,7 @@ class Pool:
             self._active.clear()
             self._outcomes.clear()
             self._recording = 0
+            self._given_up = True
 
 
 def release(db: Database, contexts: list[JobContext]) -> int:

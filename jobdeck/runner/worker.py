@@ -90,6 +90,8 @@ class Worker:
             keepalive.stop()
             self._wakeup.stop()
             self.pool.stop()
+            if self._claims is not None:
+                self._claims.close()  # also when the loop ended by an exception
             self._deregister()
         if self._fatal is not None:
             raise self._fatal
@@ -128,13 +130,12 @@ class Worker:
                 return 0.0
             return min(self.options.poll_seconds, next_limit or self.options.poll_seconds)
         self._held.close()
-        if self._claims is not None:
-            self._claims.close()
         return None
 
     def _finish_and_claim(self, outcomes: list[transitions.Outcome], free: int) -> int:
         """Record finished runs and claim the next batch in one transaction, on the connection the loop
-        holds; returns how many jobs were claimed."""
+        holds; on PostgreSQL (no outcomes here: the finisher records them) claim alone, in autocommit.
+        Returns how many jobs were claimed."""
         o = self.options
         if not outcomes and self._claims is not None:
             with self._claims.claiming() as conn:
