@@ -48,9 +48,11 @@ def record_ended(conn: sa.Connection, ended: Sequence[sa.Row[Any]], status: mode
         conn.execute(sa.insert(a), values)
 
 
-def insert_ended(ended: sa.CTE, status: model.Status, error: sa.ColumnElement[Any]) -> sa.Insert:
+def insert_ended(ended: sa.CTE, status: model.Status) -> sa.Insert:
     """The attempts of the jobs a finishing update (`ended`, a CTE returning what `record_ended` reads)
-    ended with `status`, inserted by the same statement; returns their job ids."""
+    ended with `status`, inserted by the same statement; returns their job ids. The error is the update's
+    own `error` parameter (already clipped), none for a completed run."""
+    error = sa.bindparam("error", type_=sa.Text) if status is not model.Status.COMPLETED else sa.null()
     columns = ["job_id", "attempt", "worker_id", "started_at", "ended_at", "outcome", "error"]
     source = sa.select(
         ended.c.id,

@@ -84,19 +84,9 @@ def _finish_update(status: model.Status, postgresql: bool) -> sa.Update:
 
 @functools.cache
 def _finish_and_record(status: model.Status) -> sa.Insert:
-    """PostgreSQL: the finishing update and the insert of its attempts as one statement (the update in a
-    CTE), one round trip per batch instead of two; returns the ids whose lease held."""
-    ended = _finish_update(status, True).cte("ended")
-    error = sa.bindparam("error", type_=sa.Text) if status is not model.Status.COMPLETED else sa.null()
-    return attempts.insert_ended(ended, status, error)
-
-
-def _finish_group(conn: sa.Connection, status: model.Status, params: dict[str, object], text: str | None) -> set[int]:
-    if conn.dialect.name == "postgresql":
-        return set(conn.execute(_finish_and_record(status), params).scalars())
-    ended = conn.execute(_finish_update(status, False), params).all()
-    attempts.record_ended(conn, ended, status, text)
-    return {r.id for r in ended}
+    """PostgreSQL: the finishing update (a CTE) and the insert of its attempts in one statement, one round
+    trip per batch instead of two; returns the ids whose lease held."""
+    return attempts.insert_ended(_finish_update(status, True).cte("ended"), status)
 
 
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
@@ -113,7 +103,12 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
         if status is not model.Status.COMPLETED:
             text = error or ("failed" if status is model.Status.FAILED else None)
             params["error"] = text[:ERROR_MAX_CHARS] if text else None
-        changed = _finish_group(conn, status, params, text)
+        if conn.dialect.name == "postgresql":
+            changed = set(conn.execute(_finish_and_record(status), params).scalars())
+        else:
+            ended = conn.execute(_finish_update(status, False), params).all()
+            attempts.record_ended(conn, ended, status, text)
+            changed = {r.id for r in ended}
         accepted |= changed
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
