@@ -21,20 +21,24 @@ log = logging.getLogger(__name__)
 
 
 class Pool:
-    """`concurrency` threads take held jobs from a queue; finished runs wait in `outcomes` for the loop
-    to record them in its next transaction. Holds up to `concurrency + prefetch` jobs."""
+    """`concurrency` threads take held jobs from a queue; finished runs wait in `outcomes` for the loop's
+    next transaction (SQLite) or the finisher (PostgreSQL). Holds up to `concurrency + prefetch` jobs."""
 
-    def __init__(self, db: Database, registry: Registry, options: WorkerOptions, wake: threading.Event) -> None:
+    def __init__(self, db: Database, registry: Registry, options: WorkerOptions, *wake: threading.Event) -> None:
         self.db = db
         self.registry = registry
         self.options = options
         self.capacity = options.concurrency + options.prefetch
-        #: set whenever a run ends, so the loop records it at once
+        #: set whenever a run ends, so the loop (or the finisher, runner/finisher.py) records it at once
         self._wake = wake
         self._lock = threading.Lock()
         #: job id -> (context, when it was claimed)
         self._active: dict[int, tuple[JobContext, float]] = {}
         self._outcomes: list[transitions.Outcome] = []
+        #: outcomes taken and not yet recorded or put back: being written now
+        self._recording = 0
+        #: set for good by `abandon_all`: an outcome put back after it is dropped, never written
+        self._given_up = False
         self._tasks: queue.SimpleQueue[JobContext | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         #: counters, for logs, metrics and tests
@@ -78,7 +82,8 @@ class Pool:
                 self._active.pop(ctx.job.id, None)
                 if outcome is not None and not ctx.lost:
                     self._outcomes.append(outcome)
-            self._wake.set()
+            for event in self._wake:
+                event.set()
 
     def execute(self, ctx: JobContext) -> transitions.Outcome | None:
         """Run one job in this thread; None when its lease was lost."""
@@ -108,24 +113,29 @@ class Pool:
 
     def idle(self) -> bool:
         with self._lock:
-            return not self._active and not self._outcomes
+            return not self._active and not self._outcomes and not self._recording
 
     def take_outcomes(self) -> list[transitions.Outcome]:
+        """The outcomes to record now; each must come back through `record` or `put_back`."""
         with self._lock:
             outcomes, self._outcomes = self._outcomes, []
+            self._recording += len(outcomes)
         return outcomes
 
     def put_back(self, outcomes: list[transitions.Outcome]) -> None:
-        """Outcomes the loop could not record (the database was away): recorded in a later turn."""
+        """Outcomes that could not be recorded (the database was away): recorded in a later turn."""
         with self._lock:
-            self._outcomes[:0] = outcomes
+            self._recording = max(0, self._recording - len(outcomes))
+            if not self._given_up:
+                self._outcomes[:0] = outcomes
 
     def hold(self, contexts: Iterable[JobContext]) -> None:
-        """Queue claimed jobs for the threads."""
+        """Queue claimed jobs for the threads, all in place before the first thread wakes (and competes)."""
         now = time.monotonic()
-        for ctx in contexts:
-            with self._lock:
-                self._active[ctx.job.id] = (ctx, now)
+        batch = list(contexts)
+        with self._lock:
+            self._active.update((ctx.job.id, (ctx, now)) for ctx in batch)
+        for ctx in batch:
             self._tasks.put(ctx)
 
     def held(self) -> list[tuple[JobContext, float]]:
@@ -136,6 +146,7 @@ class Pool:
     def record(self, outcomes: list[transitions.Outcome], accepted: set[int]) -> None:
         rejected = [o.job_id for o in outcomes if o.job_id not in accepted]
         with self._lock:
+            self._recording = max(0, self._recording - len(outcomes))
             self.ran += len(outcomes)
             self.stale_writes_rejected += len(rejected)
         if rejected:
@@ -185,23 +196,16 @@ class Pool:
             for ctx, _ in waiting.values():
                 ctx.mark_lost()  # a thread that picks it up now skips it
             chosen = dict(self._active) if grace_over else waiting
-            pending = bool(self._outcomes)
+            pending = bool(self._outcomes) or self._recording > 0
             if not self._active and not pending:
                 return True
         if not chosen:
             return False
-        by_token: dict[str, list[int]] = {}
         with self._lock:
             self._handed_back.update(i for i, (ctx, _) in chosen.items() if ctx.started)
         for ctx, _ in chosen.values():
             ctx.mark_lost()  # its later writes are fenced out: the token is cleared below
-            by_token.setdefault(ctx.lease_token, []).append(ctx.job.id)
-        try:
-            with translated_errors(), self.db.write() as conn:
-                for token, ids in by_token.items():
-                    self.released += len(transitions.release(conn, ids, token))
-        except errors.DatabaseFailed as exc:
-            log.warning("could not hand jobs back (%s); the reaper will requeue them", exc)
+        self.released += release(self.db, [ctx for ctx, _ in chosen.values()])
         with self._lock:
             for job_id in chosen:
                 self._active.pop(job_id, None)
@@ -214,3 +218,20 @@ class Pool:
                 ctx.mark_lost()
             self._active.clear()
             self._outcomes.clear()
+            self._recording = 0
+            self._given_up = True
+
+
+def release(db: Database, contexts: list[JobContext]) -> int:
+    """Hand these jobs back to the queue; how many were. A failure is left to the reaper."""
+    by_token: dict[str, list[int]] = {}
+    for ctx in contexts:
+        by_token.setdefault(ctx.lease_token, []).append(ctx.job.id)
+    released = 0
+    try:
+        with translated_errors(), db.write() as conn:
+            for token, ids in by_token.items():
+                released += len(transitions.release(conn, ids, token))
+    except errors.DatabaseFailed as exc:
+        log.warning("could not hand jobs back (%s); the reaper will requeue them", exc)
+    return released

@@ -1,5 +1,6 @@
-"""The worker: a loop that records finished runs and claims the next batch in one transaction, with a
-pool of threads that run the jobs and a keep-alive thread that holds their leases."""
+"""The worker: a loop that claims batches for free threads (on SQLite recording finished runs in the same
+transaction; on PostgreSQL a finisher thread records them beside the claims), with a pool of threads that
+run the jobs and a keep-alive thread that holds their leases."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 
 from jobdeck import errors, files, model
 from jobdeck.runner.context import JobContext
+from jobdeck.runner.finisher import Finisher
 from jobdeck.runner.keepalive import KeepAlive, reap
 from jobdeck.runner.options import WorkerOptions
 from jobdeck.runner.pool import Pool
@@ -41,8 +43,13 @@ class Worker:
         self.pid = os.getpid()
         self.id = f"{self.hostname}:{self.pid}:{secrets.token_hex(4)}"
         self._wakeup = Wakeup(db)
-        self.pool = Pool(db, registry, options, self._wakeup.event)
         self._held = HeldConnection(db)
+        #: PostgreSQL: the loop only claims, in one round trip each (store/claim.py), and a finisher thread
+        #: records the runs that ended (runner/finisher.py); SQLite writes both in one transaction
+        self._claims = claiming.ClaimConnection(db) if db.is_postgresql else None
+        self._ended = threading.Event()
+        wakes = (self._wakeup.event, self._ended) if self._claims else (self._wakeup.event,)
+        self.pool = Pool(db, registry, options, *wakes)
         self._registered = False
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -69,15 +76,22 @@ class Worker:
         Raises DatabaseUnreachable when the database was gone for longer than the lease."""
         self._register()
         keepalive = KeepAlive(self.db, self.registry, self.pool, self.options, self.id, self._give_up)
+        finisher = Finisher(self.db, self.pool, self._ended, self._wakeup.event, self._failed) if self._claims else None
         self._wakeup.start()
         self.pool.start()
         keepalive.start()
+        if finisher is not None:
+            finisher.start()
         try:
             self._loop(burst)
         finally:
+            if finisher is not None:
+                finisher.stop()  # before the keep-alive: a finisher waiting out an outage needs its give-up
             keepalive.stop()
             self._wakeup.stop()
             self.pool.stop()
+            if self._claims is not None:
+                self._claims.close()  # also when the loop ended by an exception
             self._deregister()
         if self._fatal is not None:
             raise self._fatal
@@ -94,7 +108,7 @@ class Worker:
         next_limit = self.pool.enforce_limits()
         if self.pool.abandoned >= self.options.max_abandoned_threads and not self._stopping.is_set():
             self._stuck()
-        outcomes = self.pool.take_outcomes()
+        outcomes = [] if self._claims else self.pool.take_outcomes()
         stopping = self._stopping.is_set()
         free = 0 if stopping else self.pool.free()
         claimed = 0
@@ -120,8 +134,14 @@ class Worker:
 
     def _finish_and_claim(self, outcomes: list[transitions.Outcome], free: int) -> int:
         """Record finished runs and claim the next batch in one transaction, on the connection the loop
-        holds; returns how many jobs were claimed."""
+        holds; on PostgreSQL (no outcomes here: the finisher records them) claim alone, in autocommit.
+        Returns how many jobs were claimed."""
         o = self.options
+        if not outcomes and self._claims is not None:
+            with self._claims.claiming() as conn:
+                claimed = claiming.claim(self.db, conn, self.id, free, o.lease_seconds, o.queues)
+            self.pool.hold(self._context(c) for c in claimed)
+            return len(claimed)
         with self._held.write() as conn:
             accepted = transitions.finish_many(conn, outcomes) if outcomes else set()
             claimed = claiming.claim(self.db, conn, self.id, free, o.lease_seconds, o.queues) if free else []
@@ -175,6 +195,14 @@ class Worker:
         log.error("%d threads are stuck in jobs past their time limit; stopping", self.pool.abandoned)
         self._fatal = self._fatal or errors.WorkerStuck()
         self.stop()
+
+    def _failed(self, exc: Exception) -> None:
+        """Finished runs could not be recorded for a reason retrying will not cure: stop, and say why. Their
+        jobs' leases run out and the reaper requeues them (at-least-once), as after a crash."""
+        log.error("could not record finished runs: %s; stopping", exc)
+        self._fatal = self._fatal or exc
+        self.pool.abandon_all()
+        self.stop(0)
 
     def _give_up(self) -> None:
         """The database was unreachable for longer than the lease: others may own our jobs now."""

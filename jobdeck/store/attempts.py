@@ -48,6 +48,24 @@ def record_ended(conn: sa.Connection, ended: Sequence[sa.Row[Any]], status: mode
         conn.execute(sa.insert(a), values)
 
 
+def insert_ended(ended: sa.CTE, status: model.Status) -> sa.Insert:
+    """The attempts of the jobs a finishing update (`ended`, a CTE returning what `record_ended` reads)
+    ended with `status`, inserted by the same statement; returns their job ids. The error is the update's
+    own `error` parameter (already clipped), none for a completed run."""
+    error = sa.bindparam("error", type_=sa.Text) if status is not model.Status.COMPLETED else sa.null()
+    columns = ["job_id", "attempt", "worker_id", "started_at", "ended_at", "outcome", "error"]
+    source = sa.select(
+        ended.c.id,
+        ended.c.attempt,
+        ended.c.worker_id,
+        ended.c.attempt_started_at,
+        ended.c.ended_at,
+        sa.literal(ENDED_AS[status].value, sa.String),
+        error,
+    )
+    return sa.insert(a).from_select(columns, source).returning(a.c.job_id)
+
+
 def record_held(
     conn: sa.Connection, held: sa.ColumnElement[bool], outcome: model.AttemptOutcome, error: str | None
 ) -> list[int]:

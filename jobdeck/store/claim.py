@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
 
-from jobdeck import model
-from jobdeck.store import queues as queue_rows
+from jobdeck import errors, model
 from jobdeck.store import rows, schema
-from jobdeck.store.database import Database, db_now
+from jobdeck.store.database import Database, db_now, translated_errors
 
-j = schema.jobs
+j, q = schema.jobs, schema.queues
 
 
 def new_lease_token() -> str:
@@ -30,6 +30,9 @@ def _claim_statement(postgresql: bool) -> sa.Update:
             j.c.queue.in_(sa.bindparam("queues", expanding=True)),
             # a delayed job (or a retry waiting out its backoff) is not due before its time, by the database clock
             sa.or_(j.c.not_before.is_(None), j.c.not_before <= db_now()),
+            # a paused queue is left out in the same statement (no round trip of its own per claim): a
+            # primary-key probe of a table of a few rows, for the candidates the LIMIT reads
+            ~sa.exists().where(q.c.name == j.c.queue, q.c.paused.is_(True)),
         )
         .order_by(j.c.queue, j.c.priority, j.c.id)
         .limit(sa.bindparam("limit", type_=sa.Integer))
@@ -80,25 +83,15 @@ def claim(
 
     PostgreSQL locks the candidates with FOR UPDATE SKIP LOCKED so concurrent claimers never wait on
     each other or take the same row; SQLite serialises writers (the caller's BEGIN IMMEDIATE).
-    Lease times come from the database clock. Paused queues are left out: a cheap read of the few paused
-    names, then the same statement (and plan) over the queues that are open.
+    Lease times come from the database clock. Jobs of paused queues are left out by the statement itself.
     """
-    if limit <= 0:
-        return []
-    paused = queue_rows.paused_among(conn, queues)
-    open_queues = [name for name in queues if name not in paused]
-    if not open_queues:
+    if limit <= 0 or not queues:
         return []
     token = new_lease_token()
-    if db.is_postgresql:
-        # The claim's commit need not wait for its WAL to reach the disk: lost in a crash, the claim leaves
-        # its jobs queued and their leases unwritten, and at-least-once delivery already covers a job that
-        # runs again. The enqueue before it and the finish after it stay durable (docs/scaling.md).
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
     result = conn.execute(
         _claim_statement(db.is_postgresql),
         {
-            "queues": open_queues,
+            "queues": list(queues),
             "limit": limit,
             "worker_id": worker_id,
             "token": token,
@@ -108,3 +101,40 @@ def claim(
     claimed = [model.Claimed(job=rows.job(r), lease_token=token) for r in result]
     claimed.sort(key=lambda c: (c.job.priority, c.job.id))
     return claimed
+
+
+class ClaimConnection:
+    """PostgreSQL: the connection a worker loop claims on when it has no finished run to record, kept
+    across claims. The claim is one statement, so it runs alone, in autocommit: no BEGIN and no COMMIT
+    round trip between a notification and the job's start. The session does not wait for the claim's
+    WAL to reach the disk (`synchronous_commit = off`): a claim lost in a crash of the database server
+    leaves its jobs queued with no lease, and at-least-once delivery already covers a job that runs
+    again. Enqueues and finishes are written elsewhere and stay durable (docs/scaling.md).
+    A broken connection is dropped and the next claim opens a fresh one."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: sa.Connection | None = None
+
+    @contextlib.contextmanager
+    def claiming(self) -> Iterator[sa.Connection]:
+        try:
+            with translated_errors():
+                if self._conn is None:
+                    conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                    conn.exec_driver_sql("SET synchronous_commit = off")
+                    conn.commit()  # ends SQLAlchemy's autobegun (logical) transaction
+                    self._conn = conn
+                with self._conn.begin():  # a logical transaction only: autocommit sends no BEGIN
+                    yield self._conn
+        except errors.DatabaseFailed:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drop the connection rather than return it to the pool: its session's settings must not reach
+        the enqueues and finishes that would check it out next."""
+        if self._conn is not None:
+            self._conn.invalidate()
+            self._conn.close()
+            self._conn = None

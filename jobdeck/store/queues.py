@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,20 +28,6 @@ class QueueState:
     paused: bool
     paused_at: dt.datetime | None  #: when it was last paused (kept after a resume, as the record of it)
     paused_by: str | None  #: who last paused it (None: the console, or a user since deleted)
-
-
-@functools.cache
-def _paused_among() -> sa.Select[Any]:
-    """Built once: the claim's hot path only binds the names."""
-    return sa.select(q.c.name).where(q.c.name.in_(sa.bindparam("names", expanding=True)), q.c.paused.is_(True))
-
-
-def paused_among(conn: sa.Connection, names: Sequence[str]) -> set[str]:
-    """Which of these queues are paused: a primary-key lookup in a table of a few rows, cheap enough for every
-    claim."""
-    if not names:
-        return set()
-    return set(conn.execute(_paused_among(), {"names": list(names)}).scalars())
 
 
 def paused_names(conn: sa.Connection) -> set[str]:

@@ -90,19 +90,54 @@ def test_concurrent_claimers_never_take_the_same_job(db: Database) -> None:
     assert queued == 0
 
 
-def test_a_postgresql_claim_skips_only_its_own_commits_wal_flush(db: Database) -> None:
+def test_a_claim_on_the_claim_connection_does_not_wait_for_its_wal_flush(db: Database) -> None:
     if not db.is_postgresql:
         pytest.skip("SQLite has one durability setting per connection: every commit waits for its fsync")
-    submit(db, 1)
+    (job_id,) = submit(db, 1)
+    claims = claim.ClaimConnection(db)
+    try:
+        with claims.claiming() as conn:
+            taken = claim.claim(db, conn, "w1", 1, lease_seconds=30)
+            setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    finally:
+        claims.close()
+    assert ([c.job.id for c in taken], setting) == ([job_id], "off")
+    with db.read() as conn:
+        assert jobs.get(conn, job_id).status is model.Status.IN_PROGRESS
+
+
+def test_the_claim_connection_is_closed_rather_than_lent_to_other_writes(db: Database) -> None:
+    if not db.is_postgresql:
+        pytest.skip("the claim connection is PostgreSQL's")
+    claims = claim.ClaimConnection(db)
+    with claims.claiming() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    claims.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with db.read() as conn:
+            pids = conn.exec_driver_sql("SELECT pid FROM pg_stat_activity").scalars().all()
+        if pid not in pids:
+            break
+        time.sleep(0.05)
+    assert pid not in pids
+
+
+def test_a_claim_in_a_transaction_that_records_finished_runs_waits_for_the_wal_flush(db: Database) -> None:
+    if not db.is_postgresql:
+        pytest.skip("SQLite has one durability setting per connection: every commit waits for its fsync")
+    submit(db, 2)
+    with db.write() as conn:
+        (first,) = claim.claim(db, conn, "w1", 1, lease_seconds=30)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("SET synchronous_commit = on")  # a production server's default (tests run off)
         conn.commit()
         with conn.begin():
-            claim.claim(db, conn, "w1", 1, lease_seconds=30)
-            during = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
-        with conn.begin():
-            later = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
-    assert (during, later) == ("off", "on")
+            done = transitions.Outcome(first.job.id, first.lease_token, model.Status.COMPLETED)
+            assert transitions.finish_many(conn, [done]) == {first.job.id}
+            assert len(claim.claim(db, conn, "w1", 1, lease_seconds=30)) == 1
+            setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+    assert setting == "on"
 
 
 def _due_in(db: Database, job_id: int) -> float:
