@@ -45,9 +45,16 @@ class Held:
 def heartbeat(conn: sa.Connection, worker_id: str, lease_seconds: float) -> list[Held]:
     """Extend the leases of every job this worker still holds, in one statement; returns them, with
     their cancellation flags. A job missing from the answer was reclaimed: its run must be abandoned."""
+    held_by_worker = sa.and_(j.c.worker_id == worker_id, j.c.status == IN_PROGRESS)
+    if conn.dialect.name == "postgresql":
+        # Lock the rows in id order, the order the finisher's batch update (id = ANY, by primary key) locks
+        # them in: a plain update takes them in scan order, and the two can deadlock for a second until
+        # PostgreSQL picks a loser.
+        locked = sa.select(j.c.id).where(held_by_worker).order_by(j.c.id).with_for_update()
+        held_by_worker = j.c.id.in_(locked.scalar_subquery())
     stmt = (
         sa.update(j)
-        .where(j.c.worker_id == worker_id, j.c.status == IN_PROGRESS)
+        .where(held_by_worker)
         .values(lease_expires_at=db_now(lease_seconds))
         .returning(j.c.id, j.c.lease_token, j.c.cancel_requested)
     )
