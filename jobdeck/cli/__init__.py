@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from jobdeck import errors, settings, wiring
-from jobdeck.cli import db, imports, jobs, logs, serve, users, worker
-from jobdeck.cli import queues as queue_commands
-from jobdeck.cli import workers as worker_commands
+from jobdeck import errors, settings
+from jobdeck.cli import logs
+
+#: Each command and the module under jobdeck.cli that defines it. A module is imported only when its
+#: command runs: `jobdeck worker` then never loads the web server, whose imports double a worker's start-up.
+COMMANDS = {
+    "db": "db",
+    "import": "imports",
+    "jobs": "jobs",
+    "queues": "queues",
+    "serve": "serve",
+    "users": "users",
+    "worker": "worker",
+    "workers": "workers",
+}
 
 #: The commands that use a database that must be there already: only `db upgrade`, `serve` and `worker`
 #: create one, and a command run from the wrong folder must not answer from a new, empty database.
@@ -28,6 +41,18 @@ class _Jobdeck(click.Group):
         except errors.JobdeckError as exc:
             raise click.ClickException(exc.message) from None
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is not None or name not in COMMANDS:
+            return found
+        module = importlib.import_module(f"jobdeck.cli.{COMMANDS[name]}")
+        holder = click.Group()
+        module.register(holder)
+        return holder.commands[name]
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
@@ -40,6 +65,8 @@ class _Jobdeck(click.Group):
 def _settle_database(words: tuple[str, ...]) -> None:
     """Refuse a database that is not there yet to a command that needs one; say which one a server uses."""
     if words[:1] in NEED_DATABASE or words in NEED_DATABASE:
+        from jobdeck import wiring  # here: a command that needs no database does not load the whole service
+
         wiring.require_database(settings.read())
     elif words[:1] in LONG_RUNNING:
         click.echo(f"Database: {settings.shown_url(settings.read().resolved_database_url)}")
@@ -50,12 +77,6 @@ def _settle_database(words: tuple[str, ...]) -> None:
 def cli(verbose: bool) -> None:
     """jobdeck: background jobs, imports, and the Job Management page."""
     logs.configure(verbose)
-
-
-for module in (serve, worker, db, users, jobs, imports):
-    module.register(cli)
-queue_commands.register(cli)
-worker_commands.register(cli)
 
 
 def main(args: list[str] | None = None) -> None:
