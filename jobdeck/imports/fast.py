@@ -8,6 +8,7 @@ which names the problem. The two paths must agree: tests/imports/test_properties
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Callable, Sequence
@@ -46,7 +47,19 @@ def _where(flags: list[Any]) -> list[int]:
     return [i for i, flag in enumerate(flags) if not flag]
 
 
+@functools.cache
+def _lines_of(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """`pattern` on every line of a text. Every shape excludes line breaks, so when no cell holds one, the
+    column joined by newlines matches this exactly when each cell matches `pattern` alone."""
+    return re.compile(rf"(?:{pattern.pattern})(?:\n(?:{pattern.pattern}))*")
+
+
 def _by_pattern(pattern: re.Pattern[str], values: list[str]) -> list[int]:
+    """Positions of the values `pattern` does not match: one match over the whole column when all do (a
+    match object per cell costs more than the matching), then cell by cell to find the others."""
+    text = "\n".join(values)
+    if values and text.count("\n") == len(values) - 1 and _lines_of(pattern).fullmatch(text):
+        return []
     matches = list(map(pattern.fullmatch, values))
     return [] if all(matches) else _where(matches)
 

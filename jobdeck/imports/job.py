@@ -68,6 +68,13 @@ class Reading:
     estimated_rows: int
 
 
+def unpack(message: tuple[Any, ...]) -> tuple[int, int, int, int, list[tuple[Any, ...]] | None, pipeline.Rejected]:
+    """A "chunk" message (pipeline.py) as (first, last, rows, valid_count, valid_rows | None, rejected)."""
+    _tag, first, last, count, valid_count, payload = message
+    rows, rejected = isolation.loads(payload)
+    return first, last, count, valid_count, rows, rejected
+
+
 class ImportRun:
     """One attempt at one import: reads the file once per pass (in a child) and keeps that attempt's reports."""
 
@@ -141,7 +148,7 @@ class ImportRun:
         try:
             with self.read(self.order(check_only=True)) as (reading, messages):
                 rejected_csv = report.RejectedRows(reading.header, reading.delimiter)
-                for _tag, _first, _last, count, _valid_count, _valid, rejected in messages:
+                for _first, _last, count, _valid_count, _valid, rejected in map(unpack, messages):
                     self.ctx.raise_if_cancelled()
                     rows += count
                     self.add_rejected(rejected, errors_csv, rejected_csv)
@@ -170,7 +177,7 @@ class ImportRun:
             with self.read(self.order(skip=finished)) as (reading, messages):
                 rejected_csv = report.RejectedRows(reading.header, reading.delimiter)
                 out = writer.Writer(self.target, reading.columns, ctx.db.engine.dialect)
-                for _tag, first, last, count, valid_count, valid, rejected in messages:
+                for first, last, count, valid_count, valid, rejected in map(unpack, messages):
                     ctx.raise_if_cancelled()
                     result = report.ChunkResult(pipeline.chunk_name(first, last), first, last, rows=count)
                     self.add_rejected(rejected, errors_csv, rejected_csv)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from jobdeck import errors
-from jobdeck.store import migrate
 from jobdeck.store.database import Database
 
 #: The value types a column may declare; validate.py turns text into each of them.
@@ -139,6 +138,9 @@ TARGETS = Targets()
 
 def ensure_tables(db: Database) -> None:
     """Create the tables of the registered targets that do not exist yet (the demo's have no migrations)."""
+    # Imported here: the reading child loads this module, and alembic would add its weight to every child.
+    from jobdeck.store import migrate
+
     tables = [t.table for t in TARGETS.all()]
     if tables:
         with db.write() as conn:

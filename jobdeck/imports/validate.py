@@ -4,6 +4,7 @@ into values."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -98,7 +99,8 @@ class RowChecker:
         return picked
 
     def _duplicate(self, number: int, key: tuple[Any, ...]) -> Problem | None:
-        return self._repeat(number, key) if self._seen.repeats([hash(key)]) else None
+        digest = hash(key[0]) if len(key) == 1 else hash(key)  # as check_batch hashes it
+        return self._repeat(number, key) if self._seen.repeats([digest]) else None
 
     def close(self) -> None:
         """Drop the remembered keys (and their temporary file, for a long file)."""
@@ -150,18 +152,24 @@ class RowChecker:
             if suspects:
                 self._settle(at, column, values, sorted(suspects), batch, bad)
             columns.append(values)
-        keys = list(zip(*(columns[i] for i in self._key_at), strict=True))
+        # A one-column key is hashed as its value, not as a 1-tuple: a tuple per row saved (see _duplicate)
+        key_columns = [columns[i] for i in self._key_at]
+        keys: Sequence[Any] = key_columns[0] if len(key_columns) == 1 else list(zip(*key_columns, strict=True))
         all_rows = list(zip(*columns, strict=True))
-        candidates = [i for i in range(len(all_rows)) if i not in bad] if bad else range(len(all_rows))
-        hashes = [hash(keys[i]) for i in candidates] if bad else list(map(hash, keys))
+        kept = [True] * len(all_rows)  # the rows no check refused, picked out at C speed
+        for i in bad:
+            kept[i] = False
+        candidates: Sequence[int] = list(itertools.compress(range(len(all_rows)), kept)) if bad else range(len(kept))
+        hashes = list(itertools.compress(map(hash, keys), kept)) if bad else list(map(hash, keys))
         repeated = self._seen.repeats(hashes)
         if not repeated:
-            valid = [all_rows[i] for i in candidates] if bad else all_rows
+            valid = list(itertools.compress(all_rows, kept)) if bad else all_rows
         else:  # in row order: the first of two rows with one key is the one kept
             valid = []
             for position, i in enumerate(candidates):
                 if position in repeated:
-                    bad[i] = [self._repeat(batch[i][0], keys[i])]
+                    key = keys[i] if len(self._key_at) > 1 else (keys[i],)
+                    bad[i] = [self._repeat(batch[i][0], key)]
                 else:
                     valid.append(all_rows[i])
         rejected = [(batch[i][0], batch[i][1], bad[i]) for i in sorted(bad)]

@@ -94,7 +94,7 @@ def open_xlsx(
         offset = header_row or 1
         yield Opened(
             header=header,
-            chunks=lambda size: readers.chunked(_xlsx_rows(raw, limits), size),
+            chunks=lambda size: chunked(_xlsx_rows(raw, limits), size),
             estimated_rows=max(opened.height - offset, 1),
         )
     finally:
@@ -130,3 +130,18 @@ def _xlsx_rows(raw: Iterator[list[Any]], limits: Limits) -> Iterator[tuple[int, 
                 "(JOBDECK_IMPORT_MAX_CELL_CHARS)."
             )
         yield number, cells
+
+
+def chunked(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[readers.Chunk]:
+    """Rows grouped by row number (1 to size, size+1 to 2*size...): the same chunks on every attempt."""
+    batch: readers.Batch = []
+    index = 0
+    for number, cells in rows:
+        at = (number - 1) // size
+        if at != index and batch:
+            yield index * size + 1, batch[-1][0], batch
+            batch = []
+        index = at
+        batch.append((number, cells))
+    if batch:
+        yield index * size + 1, batch[-1][0], batch

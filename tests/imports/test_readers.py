@@ -106,3 +106,47 @@ class TestNulBytes:
         data = f"a,b\r\n{filler}\r\nq,\x00\r\n".encode()  # a blank row 601, then row 602
         with pytest.raises(errors.ImportRejected, match=r"\(first in row 602\)"):
             open_header(data, tmp_path)
+
+
+def read_chunks(data: bytes, tmp_path: pathlib.Path, size: int) -> list[readers.Chunk]:
+    """Every chunk of a CSV as (first row, last row, [(row number, cells)…]), read `size` records at a time."""
+    path = tmp_path / "file.csv"
+    path.write_bytes(data)
+    with readers.open_csv(path, LIMITS, encoding=None, delimiter=",", fallback="cp1252") as opened:
+        return list(opened.chunks(size))
+
+
+def test_chunks_hold_rows_by_number_and_blank_rows_keep_their_numbers(tmp_path: pathlib.Path) -> None:
+    data = b"a,b\r\n1,x\r\n,\r\n3,x\r\n4,x\r\n\r\n,\r\n7,x\r\n"
+    chunks = read_chunks(data, tmp_path, 2)
+    assert [(first, last, [n for n, _ in batch]) for first, last, batch in chunks] == [
+        (1, 1, [1]),
+        (3, 4, [3, 4]),
+        (7, 7, [7]),  # rows 5 and 6 are blank: their chunk is not sent at all
+    ]
+    assert chunks[1][2] == [(3, ["3", "x"]), (4, ["4", "x"])]
+
+
+def test_a_row_that_cannot_be_read_just_after_a_full_chunk_is_named_once_that_chunk_is_out(
+    tmp_path: pathlib.Path,
+) -> None:
+    data = b"a,b\r\n1,x\r\n2,x\r\n3," + b"y" * 10_001 + b"\r\n"
+    path = tmp_path / "file.csv"
+    path.write_bytes(data)
+    with readers.open_csv(path, LIMITS, encoding=None, delimiter=",", fallback="cp1252") as opened:
+        reading = opened.chunks(2)
+        assert next(reading) == (1, 2, [(1, ["1", "x"]), (2, ["2", "x"])])
+        with pytest.raises(errors.ImportRejected) as refused:
+            next(reading)
+    assert refused.value.message == (
+        "Row 3 has a cell longer than the limit of 10,000 characters (JOBDECK_IMPORT_MAX_CELL_CHARS)."
+    )
+
+
+def test_a_quote_left_open_in_the_last_full_chunk_is_named_before_that_chunk_is_sent(
+    tmp_path: pathlib.Path,
+) -> None:
+    data = b'a,b\r\n1,x\r\n2,"never closed\r\nmore\r\n'
+    with pytest.raises(errors.ImportRejected) as refused:
+        read_chunks(data, tmp_path, 2)
+    assert refused.value.message == "Row 2: a quote opens here and never closes."
