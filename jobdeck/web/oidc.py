@@ -3,8 +3,9 @@
 
 Authlib does the protocol: discovery from the issuer, the authorization code flow with PKCE, state and nonce,
 and the ID token's signature (the provider's published keys), issuer, audience, expiry and nonce. The flow's
-state lives in a short-lived signed cookie (Starlette's session, scoped to /login/oidc); who the person is
-in jobdeck is jobdeck.identity's policy, and the session that follows is the one every sign-in starts.
+state lives in a short-lived signed cookie (Starlette's session, scoped to /login/oidc under jobdeck's
+prefix); who the person is in jobdeck is jobdeck.identity's policy, and the session that follows is the one
+every sign-in starts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import urllib.parse
+from typing import Any
 
 import httpx
 from authlib.integrations.base_client import OAuthError
@@ -22,6 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jobdeck import errors, identity
 from jobdeck.service import Service, safe_run_at
@@ -63,14 +66,34 @@ def install(app: FastAPI, service: Service) -> None:
     )
     app.include_router(router)
     app.add_middleware(
-        SessionMiddleware,
+        StateCookie,
         secret_key=_state_key(settings),
         session_cookie=STATE_COOKIE,
         max_age=STATE_SECONDS,
-        path=PREFIX,
         same_site="lax",  # the provider sends the browser back with a cross-site top-level GET
         https_only=settings.secure_cookies,
     )
+
+
+class StateCookie:
+    """Starlette's session middleware with the cookie scoped to /login/oidc under the prefix jobdeck is served
+    at (the ASGI root_path: jobdeck.mount's prefix), not to the bare /login/oidc, which the browser would
+    not send back to <prefix>/login/oidc/callback. One session middleware per prefix, made on first use."""
+
+    MOST_PREFIXES = 8  #: a root path comes from the server's configuration, never from a request
+
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
+        self.app, self.options = app, options
+        self.by_root: dict[str, SessionMiddleware] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        root = str(scope.get("root_path", "")).rstrip("/")
+        middleware = self.by_root.get(root)
+        if middleware is None:
+            middleware = SessionMiddleware(self.app, path=root + PREFIX, **self.options)
+            if len(self.by_root) < self.MOST_PREFIXES:
+                self.by_root[root] = middleware
+        await middleware(scope, receive, send)
 
 
 def _state_key(settings: Settings) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pathlib
+import urllib.parse
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -205,3 +206,14 @@ def test_an_unreachable_provider_is_a_clear_502_not_a_crash(service: Service, db
     answer = TestClient(app).get("/login/oidc")
     assert answer.status_code == 502
     assert "could not be reached" in answer.text
+
+
+def test_under_a_prefix_the_state_cookie_and_the_callback_are_under_that_prefix(
+    service: Service, db: Database, issuer: str
+) -> None:
+    app = app_with(service, db, oidc_issuer=issuer, oidc_client_id="jobdeck-test", oidc_client_secret="a client secret")
+    answer = TestClient(app, root_path="/admin/jobs").get("/login/oidc", follow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    assert "path=/admin/jobs/login/oidc;" in answer.headers["set-cookie"]
+    sent_back_to = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["location"]).query))["redirect_uri"]
+    assert urllib.parse.urlsplit(sent_back_to).path == "/admin/jobs/login/oidc/callback"
