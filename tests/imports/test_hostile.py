@@ -4,10 +4,8 @@ good file, and the serving process's peak RSS stays under 250 MB (the reading ha
 
 from __future__ import annotations
 
-import os
 import pathlib
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,11 +16,10 @@ import pytest
 from jobdeck import settings
 from jobdeck.service import Service
 from tests.conftest import wait_for
-from tests.e2e.test_many_nodes import free_port, healthy
 from tests.imports import hostile
+from tests.web.serving import jobdeck_process
 
 pytestmark = pytest.mark.slow
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "a long admin password"
 PEAK_RSS_MB = 250
 
@@ -30,34 +27,11 @@ PEAK_RSS_MB = 250
 class Server:
     """`jobdeck serve` with two embedded workers, watched by a thread that asks /healthz all along."""
 
-    def __init__(self, tmp: pathlib.Path) -> None:
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "JOBDECK_DATABASE_URL": f"sqlite:///{tmp / 'jobdeck.sqlite3'}",
-            "JOBDECK_DATA_DIR": str(tmp / "data"),
-            "JOBDECK_JOB_MODULES": "jobdeck.demo",
-            "JOBDECK_WORKERS": "2",
-            "JOBDECK_POLL_SECONDS": "0.2",
-            "JOBDECK_MAX_UPLOAD_MB": "150",
-            "JOBDECK_IMPORT_MAX_MEMORY_MB": "256",
-        }
-        self.log = open(tmp / "serve.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, base: str, proc: subprocess.Popen[bytes]) -> None:
+        self.base, self.proc = base, proc
         self.unhealthy: list[str] = []
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_health, daemon=True)
-
-    def start(self) -> None:
-        port = self.base.rsplit(":", 1)[1]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobdeck", "serve", "--host", "127.0.0.1", "--port", port],
-            env=self.env,
-            stdout=self.log,
-            stderr=self.log,
-        )
-        wait_for(lambda: healthy(self.base), timeout=120, interval=0.2)
         self._watch.start()
 
     def _watch_health(self) -> None:
@@ -70,34 +44,32 @@ class Server:
                 self.unhealthy.append(f"/healthz failed: {exc!r}")
 
     def peak_rss_mb(self) -> float:
-        assert self.proc is not None
         status = pathlib.Path(f"/proc/{self.proc.pid}/status").read_text()
         [line] = [line for line in status.splitlines() if line.startswith("VmHWM:")]
         return int(line.split()[1]) / 1024
 
-    def stop(self) -> None:
+    def stop_watching(self) -> None:
         self._stop.set()
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        self._watch.join()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("hostile")
-    node = Server(tmp)
-    service = Service.open(settings.load(database_url=node.env["JOBDECK_DATABASE_URL"], data_dir=tmp / "data"))
+    database_url = f"sqlite:///{tmp / 'jobdeck.sqlite3'}"
+    service = Service.open(settings.load(database_url=database_url, data_dir=tmp / "data"))
     service.accounts.create_user("boss", PASSWORD, is_admin=True)
     service.close()
-    node.start()
-    try:
-        yield node
-    finally:
-        node.stop()
+    limits = {"max_upload_mb": "150", "import_max_memory_mb": "256"}
+    with jobdeck_process(database_url, tmp, job_modules="jobdeck.demo", workers="2", poll_seconds="0.2", **limits) as (
+        base,
+        proc,
+    ):
+        node = Server(base, proc)
+        try:
+            yield node
+        finally:
+            node.stop_watching()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +149,7 @@ def test_after_every_hostile_file_the_server_was_healthy_throughout_and_small(
     assert answer.status_code == 202, answer.text
     job = ended(server, auth, answer.json()["id"])
     assert job["status"] == "completed", job  # the embedded worker is alive and well
-    assert server.proc is not None and server.proc.poll() is None
+    assert server.proc.poll() is None
     time.sleep(1)  # one more health probe after the last job
     assert server.unhealthy == []
     assert server.peak_rss_mb() < PEAK_RSS_MB

@@ -30,6 +30,15 @@ def free_port() -> int:
 def jobdeck_server(database_url: str, tmp_path: pathlib.Path, **settings: str) -> Iterator[str]:
     """`jobdeck serve` (uvicorn, no workers) over the test's database with these JOBDECK_* settings (given by
     their lower-case names); its base URL. Its log is tmp_path/server.log."""
+    with jobdeck_process(database_url, tmp_path, **settings) as (url, _process):
+        yield url
+
+
+@contextlib.contextmanager
+def jobdeck_process(
+    database_url: str, tmp_path: pathlib.Path, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """jobdeck_server, with the server's process too (its pid, its memory)."""
     data_dir, temp_dir = tmp_path / "server-data", tmp_path / "server-tmp"
     temp_dir.mkdir(exist_ok=True)
     env = {
@@ -61,7 +70,7 @@ def jobdeck_server(database_url: str, tmp_path: pathlib.Path, **settings: str) -
                         break
                 assert time.monotonic() < deadline, "jobdeck serve did not answer /healthz within 60 s"
                 time.sleep(0.1)
-            yield url
+            yield url, process
         finally:
             process.send_signal(signal.SIGTERM)
             try:
