@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from jobdeck import errors, model
+from jobdeck import model
 from jobdeck.store import rows, schema
-from jobdeck.store.database import Database, db_now, translated_errors
+from jobdeck.store.database import Database, HeldConnection, db_now
 
 j, q = schema.jobs, schema.queues
 
@@ -103,7 +103,7 @@ def claim(
     return claimed
 
 
-class ClaimConnection:
+class ClaimConnection(HeldConnection):
     """PostgreSQL: the connection a worker loop claims on when it has no finished run to record, kept
     across claims. The claim is one statement, so it runs alone, in autocommit: no BEGIN and no COMMIT
     round trip between a notification and the job's start. The session does not wait for the claim's
@@ -112,29 +112,17 @@ class ClaimConnection:
     again. Enqueues and finishes are written elsewhere and stay durable (docs/scaling.md).
     A broken connection is dropped and the next claim opens a fresh one."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._conn: sa.Connection | None = None
+    def _open(self) -> sa.Connection:
+        conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("SET synchronous_commit = off")
+        conn.commit()  # ends SQLAlchemy's autobegun (logical) transaction
+        return conn
 
-    @contextlib.contextmanager
-    def claiming(self) -> Iterator[sa.Connection]:
-        try:
-            with translated_errors():
-                if self._conn is None:
-                    conn = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                    conn.exec_driver_sql("SET synchronous_commit = off")
-                    conn.commit()  # ends SQLAlchemy's autobegun (logical) transaction
-                    self._conn = conn
-                with self._conn.begin():  # a logical transaction only: autocommit sends no BEGIN
-                    yield self._conn
-        except errors.DatabaseFailed:
-            self.close()
-            raise
+    def claiming(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        """A logical transaction only: autocommit sends no BEGIN."""
+        return self.write()
 
-    def close(self) -> None:
-        """Drop the connection rather than return it to the pool: its session's settings must not reach
-        the enqueues and finishes that would check it out next."""
-        if self._conn is not None:
-            self._conn.invalidate()
-            self._conn.close()
-            self._conn = None
+    def close(self, broken: bool = True) -> None:
+        """Always dropped rather than returned to the pool: its session's settings must not reach the
+        enqueues and finishes that would check it out next."""
+        super().close(broken=True)

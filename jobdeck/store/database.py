@@ -220,12 +220,15 @@ class HeldConnection:
         try:
             with translated_errors():
                 if self._conn is None:
-                    self._conn = self.db.engine.connect().execution_options(jobdeck_write=True)
+                    self._conn = self._open()
                 with self._conn.begin():
                     yield self._conn
         except errors.DatabaseFailed:
             self.close(broken=True)
             raise
+
+    def _open(self) -> sa.Connection:
+        return self.db.engine.connect().execution_options(jobdeck_write=True)
 
     def close(self, broken: bool = False) -> None:
         if self._conn is not None:
