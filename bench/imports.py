@@ -6,12 +6,18 @@ and the peak RSS of the worker, of the child process that reads the file for it,
     .venv/bin/python bench/imports.py --database-url postgresql://user@host/db   # an existing PostgreSQL
 
 The worker runs in its own process (as `jobdeck worker` does) so its peak RSS is its own.
+
+After the imports of the clean file it times the write path alone on each database: the file's rows,
+already read into memory, written by the import's own writer (`imports/writer.py`) in chunks of
+JOBDECK_IMPORT_CHUNK_ROWS, one transaction each, into an empty table. No reading, checking, child process
+or subtasks: the rate an import whose reading were free would approach (--no-writer-alone skips it).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import os
 import pathlib
 import random
@@ -27,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import psutil  # noqa: E402
 
 from jobdeck import model, settings  # noqa: E402
+from jobdeck.imports import targets, writer  # noqa: E402
 from jobdeck.service import Service  # noqa: E402
 
 FIRST = [
@@ -218,6 +225,40 @@ def run_one(
     }
 
 
+def writer_alone(backend: str, url: str | None, csv_path: pathlib.Path, synchronous: str) -> dict[str, object]:
+    """Rows/s of the write path alone: the import's Writer over the file's rows, read beforehand."""
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        columns = next(reader)
+        rows = [tuple(r) for r in reader]
+    chunk = settings.Settings().import_chunk_rows
+    with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp, database(backend, url, pathlib.Path(tmp)) as db:
+        os.environ.update(
+            JOBDECK_DATABASE_URL=db,
+            JOBDECK_DATA_DIR=str(pathlib.Path(tmp) / "data"),
+            JOBDECK_SQLITE_SYNCHRONOUS=synchronous,
+        )
+        service = Service.open(settings.load())
+        targets.ensure_tables(service.db)
+        with service.db.write() as conn:
+            conn.exec_driver_sql("DELETE FROM demo_contacts")
+        write = writer.Writer(targets.TARGETS.get("contacts"), columns, service.db.engine.dialect)
+        started = time.perf_counter()
+        for start in range(0, len(rows), chunk):
+            with service.db.write() as conn:
+                write.write(conn, rows[start : start + chunk])
+        elapsed = time.perf_counter() - started
+        service.close()
+    return {
+        "backend": backend,
+        "rows": len(rows),
+        "chunk_rows": chunk,
+        "write_s": round(elapsed, 2),
+        "rows_per_s": int(len(rows) / elapsed),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -225,6 +266,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="an existing PostgreSQL database instead of a throwaway server")
     parser.add_argument("--invalid", default="0,0.05", help="comma-separated shares of invalid rows to try")
     parser.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL")
+    parser.add_argument("--no-writer-alone", action="store_true", help="skip timing the write path alone")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-csv-") as tmp:
@@ -235,6 +277,10 @@ def main() -> None:
             for backend in backends:
                 result = run_one(backend, args.database_url, path, args.rows, bad, args.sqlite_synchronous)
                 print(f"{path.name} ({size_mb:.0f} MB) {result}", flush=True)
+            if share == 0 and not args.no_writer_alone:
+                for backend in backends:
+                    alone = writer_alone(backend, args.database_url, path, args.sqlite_synchronous)
+                    print(f"{path.name} write path alone {alone}", flush=True)
 
 
 if __name__ == "__main__":
