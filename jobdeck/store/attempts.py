@@ -1,12 +1,15 @@
-"""The attempts history: one row per run of a job that ended, written in the transaction that ends it.
+"""The attempts history: a job's row holds its latest attempt (its number, worker, attempt_started_at, and once
+it ended its status, ended_at and error); a row here keeps an earlier attempt, written when the job row is
+about to be reused for the next one (a retry, a lost worker's requeue, a hand-back) or when the way it ended
+is not the job's own status (a lost worker's last attempt).
 
-The attempt running now has no row yet; it is read from the job row (its attempt, worker and
-attempt_started_at), so the claim stays one statement."""
+So the claim stays one statement, and a job that runs once, as most do, ends with one update and no
+insert: its history is read from its row.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,44 +29,6 @@ ENDED_AS = {
     model.Status.FAILED: model.AttemptOutcome.FAILED,
     model.Status.CANCELLED: model.AttemptOutcome.CANCELLED,
 }
-
-
-def record_ended(conn: sa.Connection, ended: Sequence[sa.Row[Any]], status: model.Status, error: str | None) -> None:
-    """Insert the attempts of jobs that just finished with `status`, one row each from what the finishing
-    update returned (id, attempt, worker_id, attempt_started_at, ended_at): one statement for the batch."""
-    outcome = ENDED_AS[status].value
-    values = [
-        {
-            "job_id": r.id,
-            "attempt": r.attempt,
-            "worker_id": r.worker_id,
-            "started_at": r.attempt_started_at,
-            "ended_at": r.ended_at,
-            "outcome": outcome,
-            "error": _clip(error),
-        }
-        for r in ended
-    ]
-    if values:
-        conn.execute(sa.insert(a), values)
-
-
-def insert_ended(ended: sa.CTE, status: model.Status) -> sa.Insert:
-    """The attempts of the jobs a finishing update (`ended`, a CTE returning what `record_ended` reads)
-    ended with `status`, inserted by the same statement; returns their job ids. The error is the update's
-    own `error` parameter (already clipped), none for a completed run."""
-    error = sa.bindparam("error", type_=sa.Text) if status is not model.Status.COMPLETED else sa.null()
-    columns = ["job_id", "attempt", "worker_id", "started_at", "ended_at", "outcome", "error"]
-    source = sa.select(
-        ended.c.id,
-        ended.c.attempt,
-        ended.c.worker_id,
-        ended.c.attempt_started_at,
-        ended.c.ended_at,
-        sa.literal(ENDED_AS[status].value, sa.String),
-        error,
-    )
-    return sa.insert(a).from_select(columns, source).returning(a.c.job_id)
 
 
 def record_held(
@@ -102,16 +67,28 @@ def ever_retried(conn: sa.Connection, job_id: int) -> bool:
 
 
 def for_job(conn: sa.Connection, job: model.Job) -> list[model.Attempt]:
-    """Every attempt of the job, oldest first, the one running now last."""
+    """Every attempt of the job, oldest first, the one running now (or the one it ended with) last."""
     result = conn.execute(sa.select(a).where(a.c.job_id == job.id).order_by(a.c.attempt, a.c.id))
     history = [_attempt(r._mapping) for r in result]
-    if job.status is model.Status.IN_PROGRESS:
-        history.append(
-            model.Attempt(
-                job.id, job.attempt, job.worker_id, job.attempt_started_at or job.started_at, None, None, None
-            )
-        )
+    latest = _latest(job)
+    if latest is not None and all(h.attempt != latest.attempt for h in history):
+        history.append(latest)
     return history
+
+
+def _latest(job: model.Job) -> model.Attempt | None:
+    """The attempt the job's row holds: running now, or ended as the job did; None if it never ran, or if
+    it is queued again (its last run then has its own row)."""
+    started = job.attempt_started_at or job.started_at
+    if job.attempt < 1 or started is None:
+        return None
+    if job.status is model.Status.IN_PROGRESS:
+        return model.Attempt(job.id, job.attempt, job.worker_id, started, None, None, None)
+    outcome = ENDED_AS.get(job.status)
+    if outcome is None:
+        return None
+    error = None if job.status is model.Status.COMPLETED else job.error
+    return model.Attempt(job.id, job.attempt, job.worker_id, started, job.ended_at, outcome, error)
 
 
 def _attempt(m: Any) -> model.Attempt:

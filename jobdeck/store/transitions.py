@@ -78,19 +78,12 @@ def _finish_update(status: model.Status, postgresql: bool) -> sa.Update:
             )
         )
         .values(**values)
-        .returning(j.c.id, j.c.attempt, j.c.worker_id, j.c.attempt_started_at, j.c.ended_at)
+        .returning(j.c.id)
     )
 
 
-@functools.cache
-def _finish_and_record(status: model.Status) -> sa.Insert:
-    """PostgreSQL: the finishing update (a CTE) and the insert of its attempts in one statement, one round
-    trip per batch instead of two; returns the ids whose lease held."""
-    return attempts.insert_ended(_finish_update(status, True).cte("ended"), status)
-
-
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
-    """Record the end of several runs, and each one's attempt; returns the ids whose write was accepted
+    """Record the end of several runs; returns the ids whose write was accepted
     (lease still held)."""
     accepted = {o.job_id for o in outcomes if o.status is model.Status.QUEUED and _retry_later(conn, o)}
     groups: dict[tuple[str, model.Status, str | None], list[int]] = {}
@@ -103,12 +96,8 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
         if status is not model.Status.COMPLETED:
             text = error or ("failed" if status is model.Status.FAILED else None)
             params["error"] = text[:ERROR_MAX_CHARS] if text else None
-        if conn.dialect.name == "postgresql":
-            changed = set(conn.execute(_finish_and_record(status), params).scalars())
-        else:
-            ended = conn.execute(_finish_update(status, False), params).all()
-            attempts.record_ended(conn, ended, status, text)
-            changed = {r.id for r in ended}
+        # The attempt that ended stays in the job row (attempts.py reads it from there): no insert.
+        changed = set(conn.execute(_finish_update(status, conn.dialect.name == "postgresql"), params).scalars())
         accepted |= changed
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)

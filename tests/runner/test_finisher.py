@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from jobdeck import errors
+from jobdeck import errors, model
 from jobdeck.service import Service
 from jobdeck.store import schema
 from tests.conftest import wait_for
@@ -23,13 +23,14 @@ def statuses(service: Service) -> dict[str, int]:
     return {status: count for status, count in found}
 
 
-def test_a_burst_drain_returns_only_once_every_run_and_its_attempt_is_recorded(service: Service) -> None:
-    for _ in range(60):
-        service.start_job(None, "noop")
+def test_a_burst_drain_returns_only_once_every_run_and_its_attempt_is_recorded(
+    service: Service, admin: model.User
+) -> None:
+    ids = [service.start_job(None, "noop").id for _ in range(60)]
     ran = service.worker(concurrency=4).run(burst=True)
-    with service.db.read() as conn:
-        attempts = conn.execute(sa.select(sa.func.count()).select_from(schema.job_attempts)).scalar_one()
-    assert (ran, statuses(service), attempts) == (60, {"completed": 60}, 60)
+    histories = [service.job_detail(admin, job_id).attempts for job_id in ids]
+    outcomes = {(len(h), h[-1].outcome, h[-1].ended_at is not None) for h in histories}
+    assert (ran, statuses(service), outcomes) == (60, {"completed": 60}, {(1, model.AttemptOutcome.SUCCEEDED, True)})
 
 
 def test_a_stopped_worker_has_recorded_every_run_that_ended_before_it_returned(service: Service) -> None:
@@ -52,14 +53,16 @@ def test_a_stopped_worker_has_recorded_every_run_that_ended_before_it_returned(s
 
 def test_a_finish_the_database_refuses_ends_the_workers_run_with_its_error(service: Service) -> None:
     if not service.db.is_postgresql:
-        pytest.skip("SQLite reports a missing table as an OperationalError, which the loop retries as an outage")
+        pytest.skip("SQLite cannot add a constraint to an existing table")
     service.start_job(None, "noop")
     with service.db.write() as conn:
-        # a real refusal, not a lost connection: the attempts table is not there to write to
-        conn.exec_driver_sql("ALTER TABLE job_attempts RENAME TO job_attempts_away")
+        # a real refusal, not a lost connection: no job may become completed (the claim still may run it)
+        conn.exec_driver_sql(
+            "ALTER TABLE jobs ADD CONSTRAINT test_refuse_completed CHECK (status <> 'completed') NOT VALID"
+        )
     try:
         with pytest.raises(errors.DatabaseFailed):
             service.worker(concurrency=2).run(burst=True)
     finally:  # the test database is shared by the tests that follow
         with service.db.write() as conn:
-            conn.exec_driver_sql("ALTER TABLE job_attempts_away RENAME TO job_attempts")
+            conn.exec_driver_sql("ALTER TABLE jobs DROP CONSTRAINT test_refuse_completed")

@@ -278,3 +278,64 @@ def test_finishing_records_each_attempt_with_its_outcome(db: Database) -> None:
     assert (ok.outcome, ok.error, ok.worker_id) == (model.AttemptOutcome.SUCCEEDED, None, "w1")
     assert (bad.outcome, bad.error) == (model.AttemptOutcome.FAILED, "bad input")
     assert ok.started_at is not None and ok.ended_at is not None and ok.started_at <= ok.ended_at
+
+
+def stored_attempts(db: Database, job_id: int) -> int:
+    a = schema.job_attempts
+    with db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(a.c.job_id == job_id)).scalar_one())
+
+
+def test_a_job_that_runs_once_ends_with_its_attempt_read_from_its_row_and_none_stored(db: Database) -> None:
+    c = claimed_job(db)
+    finish(db, c, model.Status.COMPLETED)
+    job = get(db, c.job.id)
+    with db.read() as conn:
+        (run,) = attempt_rows.for_job(conn, job)
+    assert stored_attempts(db, c.job.id) == 0
+    assert (run.attempt, run.ended_at, run.outcome) == (1, job.ended_at, model.AttemptOutcome.SUCCEEDED)
+
+
+def test_a_retried_job_keeps_its_earlier_run_stored_and_its_last_in_its_row(db: Database) -> None:
+    c = claimed_job(db, max_attempts=2)
+    with db.write() as conn:
+        transitions.finish_many(conn, [transitions.Outcome(c.job.id, c.lease_token, model.Status.QUEUED, "flaky")])
+    with db.write() as conn:
+        (again,) = claim.claim(db, conn, "w2", 1, 30)
+    finish(db, again, model.Status.FAILED, "still broken")
+    with db.read() as conn:
+        history = attempt_rows.for_job(conn, jobs.get(conn, c.job.id))
+    assert [(h.attempt, h.worker_id, h.outcome, h.error) for h in history] == [
+        (1, "w1", model.AttemptOutcome.RETRYING, "flaky"),
+        (2, "w2", model.AttemptOutcome.FAILED, "still broken"),
+    ]
+    assert stored_attempts(db, c.job.id) == 1
+
+
+def test_a_last_attempt_stored_by_an_earlier_release_is_listed_once(db: Database) -> None:
+    # Earlier releases stored every run that ended, the last one included: the history must not show it twice.
+    c = claimed_job(db)
+    finish(db, c, model.Status.COMPLETED)
+    job = get(db, c.job.id)
+    with db.write() as conn:
+        conn.execute(
+            sa.insert(schema.job_attempts).values(
+                job_id=job.id,
+                attempt=1,
+                worker_id="w1",
+                started_at=job.attempt_started_at,
+                ended_at=job.ended_at,
+                outcome=model.AttemptOutcome.SUCCEEDED.value,
+            )
+        )
+    with db.read() as conn:
+        history = attempt_rows.for_job(conn, job)
+    assert [(h.attempt, h.outcome) for h in history] == [(1, model.AttemptOutcome.SUCCEEDED)]
+
+
+def test_a_job_cancelled_before_it_ran_has_no_attempt(db: Database) -> None:
+    job_id = jobs.submit(db, jobs.NewJob(type="noop"))
+    with db.write() as conn:
+        cancelling.request_cancel(conn, job_id)
+    with db.read() as conn:
+        assert attempt_rows.for_job(conn, jobs.get(conn, job_id)) == []
