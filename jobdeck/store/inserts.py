@@ -85,14 +85,27 @@ class Compiled:
     fixed: dict[str, Any]
     positional: bool
 
+    @functools.cached_property
+    def _plan(self) -> tuple[tuple[str, Callable[[Any], Any] | None, bool, Any], ...]:
+        """Per placeholder: its name, its conversion, whether it is the statement's own, and that value."""
+        return tuple((n, self.convert.get(n), n in self.fixed, self.fixed.get(n)) for n in self.order)
+
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        """A row's parameters (`values` holds every name of INPUTS)."""
+        """A row's parameters (`values` holds every name of INPUTS). Positional ones are built in one pass
+        over the placeholders: a batch builds thousands of them, and merging dicts cost twice as much."""
+        if self.positional:
+            row = []
+            for name, convert, fixed, value in self._plan:
+                if not fixed:
+                    value = values[name]
+                    if value is not None and convert is not None:
+                        value = convert(value)
+                row.append(value)
+            return tuple(row)
         converted = {**self.fixed, **values}
         for name, f in self.convert.items():
             if name in values and values[name] is not None:
                 converted[name] = f(values[name])
-        if self.positional:
-            return tuple(map(converted.__getitem__, self.order))
         return converted
 
 
