@@ -231,7 +231,6 @@ def writer_alone(backend: str, url: str | None, csv_path: pathlib.Path, synchron
         reader = csv.reader(f)
         columns = next(reader)
         rows = [tuple(r) for r in reader]
-    chunk = settings.Settings().import_chunk_rows
     with tempfile.TemporaryDirectory(prefix="jobdeck-bench-") as tmp, database(backend, url, pathlib.Path(tmp)) as db:
         os.environ.update(
             JOBDECK_DATABASE_URL=db,
@@ -239,6 +238,7 @@ def writer_alone(backend: str, url: str | None, csv_path: pathlib.Path, synchron
             JOBDECK_SQLITE_SYNCHRONOUS=synchronous,
         )
         service = Service.open(settings.load())
+        chunk = service.settings.import_chunk_rows
         targets.ensure_tables(service.db)
         with service.db.write() as conn:
             conn.exec_driver_sql("DELETE FROM demo_contacts")
