@@ -246,17 +246,8 @@ def insert_rows_copy(conn: sa.Connection, values: Sequence[dict[str, Any]]) -> l
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY jobs ({', '.join(_COPY_COLUMNS)}) FROM STDIN") as copy:  # nosec B608
         for (job_id, now), v in zip(reserved, values, strict=True):
-            copy.write_row(
-                (
-                    job_id,
-                    *(v[c] for c in COLUMNS[:4]),
-                    json.dumps(v["params"]),
-                    *(v[c] for c in COLUMNS[5:]),
-                    now,
-                    _not_before(now, v),
-                    names.get(v["run_by_id"], ""),
-                )
-            )
+            given = (json.dumps(v[c]) if c == "params" else v[c] for c in COLUMNS)
+            copy.write_row((job_id, *given, now, _not_before(now, v), names.get(v["run_by_id"], "")))
     cursor.close()
     return [int(job_id) for job_id, _ in reserved]
 
