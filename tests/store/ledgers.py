@@ -1,10 +1,26 @@
-"""A PostgreSQL ledger in the state a real one is in between bursts: many finished jobs, analysed while nothing
-was queued. Shared by the claim-plan tests and bench/burst.py."""
+"""Ledgers in a given state, for the store's tests: jobs marked finished in place (listing and search tests), and a
+PostgreSQL ledger in the state a real one is in between bursts, many finished jobs analysed while nothing was
+queued (the claim-plan tests and bench/burst.py)."""
 
 from __future__ import annotations
 
-from jobdeck.store import jobs
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from jobdeck.store import jobs, schema
 from jobdeck.store.database import Database
+
+
+def complete_in_place(conn: sa.Connection, ids: Sequence[int]) -> None:
+    """Mark these jobs completed, started and ended when they were created: a ledger whose time sorts see
+    both empty and filled times, without running a worker."""
+    j = schema.jobs
+    conn.execute(
+        sa.update(j)
+        .where(j.c.id.in_(list(ids)))
+        .values(status="completed", started_at=j.c.created_at, ended_at=j.c.created_at)
+    )
 
 
 def analyze(db: Database) -> None:

@@ -14,6 +14,7 @@ from jobdeck import errors, model
 from jobdeck.query import JobFilter, JobQuery
 from jobdeck.store import jobs, listing, schema, users
 from jobdeck.store.database import Database
+from tests.store import ledgers
 
 
 def make_user(db: Database, name: str) -> int:
@@ -81,11 +82,7 @@ def test_keyset_pages_cover_every_job_once_for_every_sort(db: Database, sort: st
     ]
     ids = jobs.submit_many(db, news)
     with db.write() as conn:  # give some jobs start/end/failure times so nullable sorts have both kinds
-        conn.execute(
-            sa.update(schema.jobs)
-            .where(schema.jobs.c.id.in_(ids[::2]))
-            .values(started_at=schema.jobs.c.created_at, status="completed", ended_at=schema.jobs.c.created_at)
-        )
+        ledgers.complete_in_place(conn, ids[::2])
         conn.execute(
             sa.update(schema.jobs).where(schema.jobs.c.id.in_(ids[::5])).values(failed_at=schema.jobs.c.created_at)
         )
@@ -216,11 +213,7 @@ def test_an_ordinary_users_page_holds_their_jobs_in_the_order_an_admin_sees_them
     news = [jobs.NewJob(type=f"type{i % 2}", description=f"job {i % 3}", run_by_id=owner[i % 5]) for i in range(30)]
     ids = jobs.submit_many(db, news)
     with db.write() as conn:
-        conn.execute(
-            sa.update(schema.jobs)
-            .where(schema.jobs.c.id.in_(ids[::3]))
-            .values(started_at=schema.jobs.c.created_at, status="completed", ended_at=schema.jobs.c.created_at)
-        )
+        ledgers.complete_in_place(conn, ids[::3])
     with db.read() as conn:
         owners = {r.id: r.run_by_id for r in conn.execute(sa.select(schema.jobs.c.id, schema.jobs.c.run_by_id))}
         everyone = listing.list_jobs(conn, JobQuery(flt, sort=sort, limit=100)).items

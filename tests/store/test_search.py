@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from jobdeck.query import JobFilter, JobQuery
 from jobdeck.store import claim, jobs, listing, schema, search, transitions, users
 from jobdeck.store.database import Database
+from tests.store import ledgers
 
 
 def found(db: Database, text: str) -> list[int]:
@@ -81,11 +82,7 @@ def mixed_ledger(db: Database) -> tuple[int, int]:
     ]
     ids = jobs.submit_many(db, news)
     with db.write() as conn:
-        conn.execute(
-            sa.update(schema.jobs)
-            .where(schema.jobs.c.id.in_(ids[::2]))
-            .values(started_at=schema.jobs.c.created_at, status="completed", ended_at=schema.jobs.c.created_at)
-        )
+        ledgers.complete_in_place(conn, ids[::2])
     return alice, bob
 
 
