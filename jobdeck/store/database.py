@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import pathlib
+import select
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,6 +68,27 @@ def translated_errors() -> Iterator[None]:
         raise errors.DatabaseFailed(str(exc)) from exc
 
 
+def ended_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server has ended this idle pooled connection (a restart, pg_terminate_backend, an idle
+    session timeout), asked of the socket with a zero-timeout poll instead of a round trip. The server
+    sends an idle connection nothing unless it is ending it (its farewell, then the end of the stream);
+    the rare other message (a parameter changed by a configuration reload) costs one reconnect."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _replace_if_ended(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if ended_by_server(dbapi_connection):
+        # the pool discards this connection and checks out another (a new one if need be)
+        raise sa.exc.DisconnectionError("the server ended this pooled connection")
+
+
 class Database:
     """One engine per process; every store function takes this or a Connection."""
 
@@ -76,7 +98,7 @@ class Database:
         *,
         pool_size: int = 10,
         sqlite_synchronous: str = "FULL",
-        pre_ping: bool = True,
+        pre_ping: bool = False,
         idle_in_transaction_timeout_s: float | None = None,
     ) -> None:
         self.url = normalize_database_url(url)
@@ -84,8 +106,9 @@ class Database:
         if self.is_sqlite:
             self.engine = self._sqlite_engine(pool_size, sqlite_synchronous)
         else:
-            # Pre-ping costs a round trip per checkout but turns a server restart into a reconnect
-            # instead of one failed request per pooled connection.
+            # A connection the server has ended is replaced at checkout (_replace_if_ended), without
+            # the round trip a pre-ping costs every transaction; `pre_ping` adds that ping for a proxy
+            # that keeps the client's socket open while its server connection is gone (PgBouncer).
             connect_args = {}
             if idle_in_transaction_timeout_s:
                 # A process paused inside a transaction (SIGSTOP, a frozen VM) would hold its row locks
@@ -100,6 +123,7 @@ class Database:
                 pool_recycle=1800,
                 connect_args=connect_args,
             )
+            sa.event.listen(self.engine, "checkout", _replace_if_ended)
         self._wake_listeners: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 

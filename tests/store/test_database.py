@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from jobdeck import errors
 from jobdeck.store import schema
 from jobdeck.store.database import Database, HeldConnection, translated_errors
+from tests.conftest import wait_for
 
 
 def break_a_constraint(conn: sa.Connection) -> None:
@@ -48,3 +49,27 @@ def test_a_statement_on_an_autocommit_connection_is_committed_when_it_returns(db
         conn.execute(sa.insert(schema.workers).values(row))
         with db.read() as other:
             assert other.execute(sa.select(schema.workers.c.id)).scalars().all() == ["w1"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(db: Database) -> None:
+    with db.read() as conn:
+        ended_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    admin = Database(db.url)
+    try:
+        with admin.autocommit() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({ended_pid})")
+            gone = f"SELECT 1 FROM pg_stat_activity WHERE pid = {ended_pid}"
+            wait_for(lambda: not other.exec_driver_sql(gone).all())
+    finally:
+        admin.dispose()
+    with translated_errors(), db.read() as conn:
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != ended_pid
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_live_pooled_connection_is_kept_at_checkout(db: Database) -> None:
+    with db.read() as conn:
+        first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == first
