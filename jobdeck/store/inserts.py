@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobdeck.store import schema
-from jobdeck.store.database import NOTIFY_CHANNEL, db_now
+from jobdeck.store import direct, schema
+from jobdeck.store.database import NOTIFY_CHANNEL, Database, db_now
 
 j = schema.jobs
 
@@ -149,12 +149,20 @@ def _one_and_notify() -> sa.ClauseElement:
     return sa.select(inserted.c.id, sa.func.pg_notify(NOTIFY_CHANNEL, ""))
 
 
-def insert_one(conn: sa.Connection, values: dict[str, Any], notify: bool) -> int:
-    """Insert one job and return its id; on PostgreSQL with `notify`, NOTIFY workers in the same statement."""
-    if notify and conn.dialect.name == "postgresql":
-        compiled = _cached(conn.dialect, "one_and_notify", _one_and_notify)
+def insert_alone(db: Database, values: dict[str, Any]) -> int:
+    """Insert one job as a transaction of its own, straight on the driver (store/direct.py), and return its
+    id; on PostgreSQL the statement also sends the workers' NOTIFY."""
+    dialect = db.engine.dialect
+    if db.is_postgresql:
+        compiled = _cached(dialect, "one_and_notify", _one_and_notify)
     else:
-        compiled = _cached(conn.dialect, "one", insert_statement)
+        compiled = _cached(dialect, "one", insert_statement)
+    return int(direct.execute_alone(db, compiled.sql, compiled.parameters(values))[0][0])
+
+
+def insert_one(conn: sa.Connection, values: dict[str, Any]) -> int:
+    """Insert one job inside the caller's transaction and return its id."""
+    compiled = _cached(conn.dialect, "one", insert_statement)
     return int(conn.exec_driver_sql(compiled.sql, compiled.parameters(values)).scalar_one())
 
 

@@ -102,7 +102,7 @@ def submit_many(db: Database | None, news: Sequence[NewJob], conn: sa.Connection
         return [job_id for job_id, _ in outcomes]
     values = [_values(new) for new in news]
     if len(values) == 1:
-        ids = [inserts.insert_one(conn, values[0], notify=False)]
+        ids = [inserts.insert_one(conn, values[0])]
     elif conn.dialect.name != "postgresql":
         ids = inserts.insert_rows_sqlite(conn, values)
     elif len(values) >= COPY_THRESHOLD:
@@ -120,8 +120,7 @@ def _keyed(new: NewJob) -> bool:
 def _submit_alone(db: Database, new: NewJob) -> int:
     """One job in a transaction of its own: one statement, committed by itself (durably, as any commit),
     which on PostgreSQL also sends the workers' NOTIFY: one round trip instead of four."""
-    with db.autocommit() as conn:
-        job_id = inserts.insert_one(conn, _values(new), notify=True)
+    job_id = inserts.insert_alone(db, _values(new))
     db.wake_listeners()
     return job_id
 

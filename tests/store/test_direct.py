@@ -1,0 +1,64 @@
+"""One statement straight on the driver, as a transaction of its own (the lone enqueue's path)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from jobdeck import errors
+from jobdeck.store import direct, schema
+from jobdeck.store.database import Database, translated_errors
+
+
+def insert_worker(db: Database, worker_id: str) -> list[tuple[object, ...]]:
+    qmark = "?" if db.is_sqlite else "%s"
+    sql = (
+        "INSERT INTO workers (id, hostname, pid, concurrency, started_at, heartbeat_at) "
+        f"VALUES ({qmark}, 'h', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+    )
+    return direct.execute_alone(db, sql, (worker_id,))
+
+
+def worker_ids(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(sa.select(schema.workers.c.id).order_by(schema.workers.c.id)).scalars())
+
+
+def test_a_statement_alone_is_committed_when_it_returns_with_its_rows(db: Database) -> None:
+    assert insert_worker(db, "w1") == [("w1",)]
+    assert worker_ids(db) == ["w1"]
+
+
+def test_a_failed_statement_alone_raises_jobdecks_error_and_writes_nothing(db: Database) -> None:
+    insert_worker(db, "w1")
+    with pytest.raises(errors.DatabaseFailed) as caught, translated_errors():
+        insert_worker(db, "w1")
+    assert not isinstance(caught.value, errors.DatabaseUnavailable)
+    assert isinstance(caught.value.__cause__, sa.exc.IntegrityError)
+    assert worker_ids(db) == ["w1"]
+
+
+def test_the_connection_goes_back_to_the_pool_in_transactions_that_roll_back(db: Database) -> None:
+    insert_worker(db, "w1")
+    with pytest.raises(RuntimeError), db.write() as conn:
+        conn.execute(sa.delete(schema.workers))
+        raise RuntimeError("roll back")
+    assert worker_ids(db) == ["w1"]
+
+
+def test_a_failed_statement_alone_leaves_the_connection_usable(db: Database) -> None:
+    insert_worker(db, "w1")
+    with pytest.raises(sa.exc.IntegrityError):
+        insert_worker(db, "w1")
+    assert insert_worker(db, "w2") == [("w2",)]
+    assert worker_ids(db) == ["w1", "w2"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_connection_lost_mid_statement_is_unavailable_and_not_pooled_again(db: Database) -> None:
+    with db.read() as conn:
+        lost_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with pytest.raises(errors.DatabaseUnavailable), translated_errors():
+        direct.execute_alone(db, "SELECT pg_terminate_backend(pg_backend_pid())", ())
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != lost_pid
