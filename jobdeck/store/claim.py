@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.store import rows, schema
+from jobdeck.store import direct, rows, schema
 from jobdeck.store.database import Database, HeldConnection, db_now
 
 j, q = schema.jobs, schema.queues
@@ -20,14 +20,22 @@ def new_lease_token() -> str:
     return secrets.token_hex(16)
 
 
-@functools.cache
-def _claim_statement(postgresql: bool) -> sa.Update:
-    """Built once per dialect: the hot path only binds values (no statement construction per batch)."""
+#: What a claim is given at each execution, beside one `queue_N` per queue it claims from.
+INPUTS = ("limit", "worker_id", "token", "lease_seconds")
+
+
+def _queue_names(queues: int) -> list[str]:
+    return [f"queue_{n}" for n in range(queues)]
+
+
+def _claim_statement(postgresql: bool, queues: int) -> sa.Update:
+    """The claim from `queues` queues (one parameter each: `IN (…)` over a list the planner can read, so
+    that one queue is an equality that walks ix_jobs_claimable in its order)."""
     candidates = (
         sa.select(j.c.id)
         .where(
             j.c.status == model.Status.QUEUED.value,
-            j.c.queue.in_(sa.bindparam("queues", expanding=True)),
+            j.c.queue.in_([sa.bindparam(name, type_=sa.String) for name in _queue_names(queues)]),
             # a delayed job (or a retry waiting out its backoff) is not due before its time, by the database clock
             sa.or_(j.c.not_before.is_(None), j.c.not_before <= db_now()),
             # a paused queue is left out in the same statement (no round trip of its own per claim): a
@@ -88,17 +96,16 @@ def claim(
     if limit <= 0 or not queues:
         return []
     token = new_lease_token()
-    result = conn.execute(
-        _claim_statement(db.is_postgresql),
-        {
-            "queues": list(queues),
-            "limit": limit,
-            "worker_id": worker_id,
-            "token": token,
-            "lease_seconds": lease_seconds,
-        },
+    statement = direct.compiled(
+        conn.dialect,
+        f"claim.{len(queues)}",
+        functools.partial(_claim_statement, db.is_postgresql, len(queues)),
+        (*INPUTS, *_queue_names(len(queues))),
     )
-    claimed = [model.Claimed(job=rows.job(r), lease_token=token) for r in result]
+    values = {"limit": limit, "worker_id": worker_id, "token": token, "lease_seconds": lease_seconds}
+    values.update(zip(_queue_names(len(queues)), queues, strict=True))
+    returned = direct.execute_on(conn, statement.sql, statement.parameters(values))
+    claimed = [model.Claimed(job=rows.job_of(statement.mapping(r)), lease_token=token) for r in returned]
     claimed.sort(key=lambda c: (c.job.priority, c.job.id))
     return claimed
 

@@ -7,11 +7,9 @@ a cache-key walk and a compile lookup."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import json
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,74 +70,8 @@ def insert_statement() -> sa.Insert:
     return sa.insert(j).values(**given, **computed()).returning(j.c.id)
 
 
-@dataclasses.dataclass(frozen=True)
-class Compiled:
-    """A statement as the driver takes it, and how each row's values become its parameters."""
-
-    sql: str
-    #: the parameter names in the order of the statement's placeholders (SQLite's qmark style)
-    order: tuple[str, ...]
-    #: the column types' conversions (JSON to text, a time to SQLite's text form), by parameter name
-    convert: dict[str, Callable[[Any], Any]]
-    #: the statement's own constants (a coalesce's '', the NOTIFY channel), converted
-    fixed: dict[str, Any]
-    positional: bool
-
-    @functools.cached_property
-    def _plan(self) -> tuple[tuple[str, Callable[[Any], Any] | None, bool, Any], ...]:
-        """Per placeholder: its name, its conversion, whether it is the statement's own, and that value."""
-        return tuple((n, self.convert.get(n), n in self.fixed, self.fixed.get(n)) for n in self.order)
-
-    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        """A row's parameters (`values` holds every name of INPUTS). Positional ones are built in one pass
-        over the placeholders: a batch builds thousands of them, and merging dicts cost twice as much."""
-        if self.positional:
-            row = []
-            for name, convert, fixed, value in self._plan:
-                if not fixed:
-                    value = values[name]
-                    if value is not None and convert is not None:
-                        value = convert(value)
-                row.append(value)
-            return tuple(row)
-        converted = {**self.fixed, **values}
-        for name, f in self.convert.items():
-            if name in values and values[name] is not None:
-                converted[name] = f(values[name])
-        return converted
-
-
-def compile_for(dialect: sa.Dialect, statement: sa.ClauseElement) -> Compiled:
-    compiled = statement.compile(dialect=dialect)
-    if not isinstance(compiled, sa.sql.compiler.SQLCompiler):
-        raise TypeError(f"not a SQL statement: {statement!r}")
-    convert: dict[str, Callable[[Any], Any]] = {}
-    for name, bind in compiled.binds.items():
-        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            convert[name] = processor
-    fixed = {}
-    for name, bind in compiled.binds.items():
-        if name not in INPUTS:
-            value, f = bind.effective_value, convert.get(name)
-            fixed[name] = value if f is None or value is None else f(value)
-    order = tuple(compiled.positiontup or ())
-    return Compiled(str(compiled), order, convert, fixed, positional=bool(dialect.positional))
-
-
-#: by database, driver (its parameter style) and statement
-_cache: dict[tuple[str, str, str], Compiled] = {}
-_cache_lock = threading.Lock()
-
-
-def _cached(dialect: sa.Dialect, name: str, build: Callable[[], sa.ClauseElement]) -> Compiled:
-    key = (dialect.name, dialect.driver, name)
-    found = _cache.get(key)
-    if found is None:
-        found = compile_for(dialect, build())
-        with _cache_lock:
-            _cache[key] = found
-    return found
+def _cached(dialect: sa.Dialect, name: str, build: Callable[[], sa.ClauseElement]) -> direct.Compiled:
+    return direct.compiled(dialect, f"inserts.{name}", build, INPUTS)
 
 
 def _one_and_notify() -> sa.ClauseElement:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +36,11 @@ def job_select() -> sa.Select[Any]:
 
 
 def job(row: sa.Row[Any]) -> model.Job:
-    m = row._mapping
+    return job_of(row._mapping)
+
+
+def job_of(m: Mapping[Any, Any]) -> model.Job:
+    """A job from its columns by name (and `run_by`, the username)."""
     created_at = utc(m["created_at"])
     assert created_at is not None
     return model.Job(

@@ -215,3 +215,30 @@ def test_a_new_attempt_starts_with_its_progress_reset_and_its_own_start_time(db:
     assert second.job.attempt_started_at is not None and first.job.attempt_started_at is not None
     assert second.job.attempt_started_at >= first.job.attempt_started_at
     assert second.job.started_at == first.job.started_at  # the grid's Start: when the job first started
+
+
+def test_a_claimed_job_reads_as_the_ledger_reads_it(db: Database) -> None:
+    [job_id] = submit(
+        db,
+        description="Export orders to orders.csv",
+        params={"rows": [1, "two", None], "nested": {"ok": True}},
+        run_at="/reports",
+        priority=3,
+        max_attempts=2,
+        not_before=dt.datetime(2020, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC),
+    )
+    with db.write() as conn:
+        [claimed] = claim.claim(db, conn, "w1", 1, lease_seconds=30)
+    with db.read() as conn:
+        stored = jobs.get(conn, job_id)
+    assert claimed.job == stored
+    assert claimed.job.params == {"rows": [1, "two", None], "nested": {"ok": True}}
+    assert claimed.job.lease_token == claimed.lease_token
+
+
+def test_a_claim_from_several_queues_takes_from_each_and_from_no_other(db: Database) -> None:
+    wanted = [submit(db, queue=q)[0] for q in ("reports", "imports", "mail")]
+    submit(db, queue="other")
+    with db.write() as conn:
+        claimed = claim.claim(db, conn, "w1", 10, lease_seconds=30, queues=("reports", "imports", "mail"))
+    assert sorted(c.job.id for c in claimed) == wanted
