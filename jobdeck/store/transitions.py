@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from jobdeck import model
-from jobdeck.store import attempts, schema
+from jobdeck.store import attempts, direct, schema
 from jobdeck.store.database import db_now
 
 j = schema.jobs
@@ -82,6 +82,21 @@ def _finish_update(status: model.Status, postgresql: bool) -> sa.Update:
     )
 
 
+def _finish(conn: sa.Connection, status: model.Status, params: dict[str, object]) -> set[int]:
+    """The ids the finish update changed. On PostgreSQL, where a finisher thread sends one per batch of
+    runs, it goes straight to the driver (store/direct.py): its text is the same for any batch size."""
+    if conn.dialect.name != "postgresql":
+        return set(conn.execute(_finish_update(status, False), params).scalars())
+    statement = direct.compiled(
+        conn.dialect, f"finish.{status.value}", functools.partial(_finish_update, status, True), FINISH_INPUTS
+    )
+    return {int(row[0]) for row in direct.execute_on(conn, statement.sql, statement.parameters(params))}
+
+
+#: What a finish update is given at each execution.
+FINISH_INPUTS = ("ids", "token", "error")
+
+
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
     """Record the end of several runs; returns the ids whose write was accepted
     (lease still held)."""
@@ -97,7 +112,7 @@ def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
             text = error or ("failed" if status is model.Status.FAILED else None)
             params["error"] = text[:ERROR_MAX_CHARS] if text else None
         # The attempt that ended stays in the job row (attempts.py reads it from there): no insert.
-        changed = set(conn.execute(_finish_update(status, conn.dialect.name == "postgresql"), params).scalars())
+        changed = _finish(conn, status, params)
         accepted |= changed
         if changed and status is not model.Status.COMPLETED:  # a clean run closed its own subtasks
             close_open_subtasks(conn, changed, status, error)
