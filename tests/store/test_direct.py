@@ -62,3 +62,38 @@ def test_a_connection_lost_mid_statement_is_unavailable_and_not_pooled_again(db:
         direct.execute_alone(db, "SELECT pg_terminate_backend(pg_backend_pid())", ())
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != lost_pid
+
+
+def insert_worker_on(conn: sa.Connection, worker_id: str) -> list[tuple[object, ...]]:
+    qmark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sql = (
+        "INSERT INTO workers (id, hostname, pid, concurrency, started_at, heartbeat_at) "
+        f"VALUES ({qmark}, 'h', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+    )
+    return direct.execute_on(conn, sql, (worker_id,))
+
+
+def test_a_statement_on_a_connections_driver_is_part_of_its_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as conn:
+        assert insert_worker_on(conn, "w1") == [("w1",)]
+        raise RuntimeError("roll back")
+    assert worker_ids(db) == []
+    with db.write() as conn:
+        insert_worker_on(conn, "w2")
+    assert worker_ids(db) == ["w2"]
+
+
+def test_a_failed_statement_on_a_connections_driver_raises_jobdecks_error(db: Database) -> None:
+    insert_worker(db, "w1")
+    with pytest.raises(errors.DatabaseFailed) as caught, translated_errors(), db.write() as conn:
+        insert_worker_on(conn, "w1")
+    assert isinstance(caught.value.__cause__, sa.exc.IntegrityError)
+
+
+def test_cursor_event_listeners_see_a_statement_on_a_connections_driver(db: Database) -> None:
+    seen: list[str] = []
+    with db.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", lambda *args: seen.append(args[2]))
+        sa.event.listen(conn, "after_cursor_execute", lambda *args: seen.append("after"))
+        insert_worker_on(conn, "w1")
+    assert len(seen) == 2 and seen[0].startswith("INSERT INTO workers") and seen[1] == "after"
