@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/compare.py                      # 20,000-job drains, 1 and 2 worker processes
     .venv/bin/python bench/compare.py --jobs 5000 --processes 1 --backend sqlite
+    .venv/bin/python bench/compare.py --rounds 3          # each system three times, in turn: medians and spreads
 
 The peers are installed into their own virtual environment (default: ~/.cache/jobdeck-bench/peers, made on
 first use from the registry, pinned below), never into jobdeck's, and driven through bench/peers.py. Every
@@ -26,6 +27,7 @@ import json
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,15 +93,13 @@ class Compare:
         self.args = args
         self.dbs = throughput.Backends(args, tmp)
         self.peers = Peers(peers_python(args.peers_venv), tmp)
-        self.results: dict[tuple[str, str], str] = {}
-        self.rates: dict[tuple[str, str], float] = {}
+        #: every round's figure, by system and measure (a round measures each system once, side by side)
+        self.rates: dict[tuple[str, str], list[float]] = {}
         self.console = rich.console.Console()
 
     def note(self, system: str, measure: str, value: float, unit: str = "jobs/s") -> None:
-        self.rates[(system, measure)] = value
-        text = f"{value:,.0f}" if unit == "jobs/s" else f"{value:,.1f}"
-        self.results[(system, measure)] = text
-        self.console.print(f"{system}: {measure}: {text} {unit}")
+        self.rates.setdefault((system, measure), []).append(value)
+        self.console.print(f"{system}: {measure}: {_figure(value, measure)} {unit}")
 
     def pg_database(self, name: str) -> str:
         self.peers.count += 1
@@ -159,22 +159,43 @@ class Compare:
     def report(self) -> None:
         measures = ["enqueue one", "enqueue batch"]
         measures += [f"drain x{p}" for p in self.args.processes] + ["pickup p50", "pickup p99"]
-        systems = list(dict.fromkeys(system for system, _ in self.results))
-        table = rich.table.Table("system", *measures, title="jobs/s (pickup: ms)")
+        systems = list(dict.fromkeys(system for system, _ in self.rates))
+        rounds = self.args.rounds
+        title = "jobs/s (pickup: ms)"
+        if rounds > 1:
+            title += f", median of {rounds} rounds, lowest to highest in brackets"
+        table = rich.table.Table("system", *measures, title=title)
         for system in systems:
-            table.add_row(system, *(self.results.get((system, m), "—") for m in measures))
+            table.add_row(system, *(_spread(self.rates.get((system, m), []), m) for m in measures))
         for ours, theirs in [("jobdeck (PostgreSQL)", "pgqueuer"), ("jobdeck (SQLite)", "Huey (SQLite)")]:
             if ours not in systems or theirs not in systems:
                 continue
             cells = []
             for m in measures:
-                mine, peer = self.rates.get((ours, m)), self.rates.get((theirs, m))
-                # For rates higher is better, for pickup times lower is better: the ratio says "x as good".
-                good = (mine / peer if not m.startswith("pickup") else peer / mine) if mine and peer else None
-                cells.append(f"{good:.2f}x" if good else "—")
+                # Each round's ratio pairs the two systems measured minutes apart, so the machine's swings
+                # between rounds move both. For rates higher is better, for pickup times lower: "x as good".
+                pairs = zip(self.rates.get((ours, m), []), self.rates.get((theirs, m), []), strict=False)
+                good = [(mine / peer if not m.startswith("pickup") else peer / mine) for mine, peer in pairs]
+                cells.append(_spread(good, "ratio"))
             table.add_row(f"{ours} / {theirs}", *cells)
         table.caption = "load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
         self.console.print(table)
+
+
+def _figure(value: float, measure: str) -> str:
+    if measure == "ratio":
+        return f"{value:.2f}x"
+    return f"{value:,.1f}" if measure.startswith("pickup") else f"{value:,.0f}"
+
+
+def _spread(values: list[float], measure: str) -> str:
+    """The median, and with several rounds the lowest and highest."""
+    if not values:
+        return "—"
+    middle = _figure(statistics.median(values), measure)
+    if len(values) == 1:
+        return middle
+    return f"{middle} [{_figure(min(values), measure)}-{_figure(max(values), measure)}]"
 
 
 def main() -> None:
@@ -187,16 +208,18 @@ def main() -> None:
     parser.add_argument("--pickup-samples", type=int, default=100)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--peers-venv", type=pathlib.Path, default=DEFAULT_VENV)
+    parser.add_argument("--rounds", type=int, default=1, help="measure every system this many times, in turn")
     args = parser.parse_args()
     # What throughput.Backends reads: a throwaway, durable PostgreSQL at jobdeck's head revision.
     args.database_url, args.pg_fast, args.revision = None, False, "head"
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="jobdeck-compare-"))
     run = Compare(args, tmp)
     try:
-        if args.backend in ("postgresql", "both"):
-            run.postgresql()
-        if args.backend in ("sqlite", "both"):
-            run.sqlite()
+        for _ in range(args.rounds):
+            if args.backend in ("postgresql", "both"):
+                run.postgresql()
+            if args.backend in ("sqlite", "both"):
+                run.sqlite()
     finally:
         run.dbs.close()
         shutil.rmtree(tmp, ignore_errors=True)
