@@ -171,8 +171,6 @@ class Database:
             # A deferred transaction that later writes fails with SQLITE_BUSY_SNAPSHOT, which
             # busy_timeout does not retry; writers take the lock up front instead.
             options = conn.get_execution_options()
-            if options.get("jobdeck_autocommit", False):
-                return  # each statement commits by itself (Database.autocommit)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("jobdeck_write", False) else "BEGIN")
 
         return engine
@@ -190,17 +188,6 @@ class Database:
         """A read-only transaction (a consistent snapshot)."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
-
-    @contextlib.contextmanager
-    def autocommit(self) -> Iterator[sa.Connection]:
-        """A connection on which each statement is a transaction of its own, committed as durably as any
-        other: a write of one statement needs no BEGIN and COMMIT beside it (on PostgreSQL, round trips)."""
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                # SQLite takes the write lock a writing statement needs when it starts, as BEGIN IMMEDIATE does.
-                yield conn.execution_options(jobdeck_autocommit=True)
-            else:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def add_wake_listener(self, listener: Callable[[], None]) -> None:
         with self._lock:

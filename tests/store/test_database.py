@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 import sqlalchemy as sa
 
 from jobdeck import errors
-from jobdeck.store import schema
 from jobdeck.store.database import Database, HeldConnection, translated_errors
 from tests.conftest import wait_for
 
@@ -42,25 +39,21 @@ def test_a_held_connection_survives_a_failed_transaction(db: Database) -> None:
     held.close()
 
 
-def test_a_statement_on_an_autocommit_connection_is_committed_when_it_returns(db: Database) -> None:
-    now = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
-    row = {"id": "w1", "hostname": "h", "pid": 1, "concurrency": 1, "started_at": now, "heartbeat_at": now}
-    with db.autocommit() as conn:
-        conn.execute(sa.insert(schema.workers).values(row))
-        with db.read() as other:
-            assert other.execute(sa.select(schema.workers.c.id)).scalars().all() == ["w1"]
-
-
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_pooled_connection_the_server_ended_is_replaced_at_checkout(db: Database) -> None:
     with db.read() as conn:
         ended_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     admin = Database(db.url)
     try:
-        with admin.autocommit() as other:
+        with admin.write() as other:
             other.exec_driver_sql(f"SELECT pg_terminate_backend({ended_pid})")
-            gone = f"SELECT 1 FROM pg_stat_activity WHERE pid = {ended_pid}"
-            wait_for(lambda: not other.exec_driver_sql(gone).all())
+        gone = f"SELECT 1 FROM pg_stat_activity WHERE pid = {ended_pid}"
+
+        def ended() -> bool:
+            with admin.read() as other:
+                return not other.exec_driver_sql(gone).all()
+
+        wait_for(ended, timeout=30)
     finally:
         admin.dispose()
     with translated_errors(), db.read() as conn:
