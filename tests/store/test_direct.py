@@ -10,13 +10,21 @@ from jobdeck.store import direct, schema
 from jobdeck.store.database import Database, translated_errors
 
 
-def insert_worker(db: Database, worker_id: str) -> list[tuple[object, ...]]:
-    qmark = "?" if db.is_sqlite else "%s"
-    sql = (
+def insert_worker_sql(dialect: sa.Dialect) -> str:
+    """A worker row's insert in the driver's own parameter style."""
+    mark = "?" if dialect.name == "sqlite" else "%s"
+    return (
         "INSERT INTO workers (id, hostname, pid, concurrency, started_at, heartbeat_at) "
-        f"VALUES ({qmark}, 'h', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+        f"VALUES ({mark}, 'h', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
     )
-    return direct.execute_alone(db, sql, (worker_id,))
+
+
+def insert_worker(db: Database, worker_id: str) -> list[tuple[object, ...]]:
+    return direct.execute_alone(db, insert_worker_sql(db.engine.dialect), (worker_id,))
+
+
+def insert_worker_on(conn: sa.Connection, worker_id: str) -> list[tuple[object, ...]]:
+    return direct.execute_on(conn, insert_worker_sql(conn.dialect), (worker_id,))
 
 
 def worker_ids(db: Database) -> list[str]:
@@ -58,19 +66,21 @@ def test_a_failed_statement_alone_leaves_the_connection_usable(db: Database) -> 
 def test_a_connection_lost_mid_statement_is_unavailable_and_not_pooled_again(db: Database) -> None:
     with db.read() as conn:
         lost_pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    with pytest.raises(errors.DatabaseUnavailable), translated_errors():
+    with pytest.raises(errors.DatabaseUnavailable) as caught, translated_errors():
         direct.execute_alone(db, "SELECT pg_terminate_backend(pg_backend_pid())", ())
+    assert isinstance(caught.value.__cause__, sa.exc.DBAPIError)
+    assert caught.value.__cause__.connection_invalidated, "the lost connection must be marked invalidated"
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != lost_pid
 
 
-def insert_worker_on(conn: sa.Connection, worker_id: str) -> list[tuple[object, ...]]:
-    qmark = "?" if conn.dialect.name == "sqlite" else "%s"
-    sql = (
-        "INSERT INTO workers (id, hostname, pid, concurrency, started_at, heartbeat_at) "
-        f"VALUES ({qmark}, 'h', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
-    )
-    return direct.execute_on(conn, sql, (worker_id,))
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_connection_lost_under_a_connection_invalidates_it(db: Database) -> None:
+    with db.engine.connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError) as caught:
+            direct.execute_on(conn, "SELECT pg_terminate_backend(pg_backend_pid())", ())
+        assert caught.value.connection_invalidated
+        assert conn.invalidated
 
 
 def test_a_statement_on_a_connections_driver_is_part_of_its_transaction(db: Database) -> None:
