@@ -24,8 +24,9 @@ def new_lease_token() -> str:
 INPUTS = ("limit", "worker_id", "token", "lease_seconds")
 
 
-def _queue_names(queues: int) -> list[str]:
-    return [f"queue_{n}" for n in range(queues)]
+@functools.cache
+def _queue_names(queues: int) -> tuple[str, ...]:
+    return tuple(f"queue_{n}" for n in range(queues))
 
 
 def _claim_statement(postgresql: bool, queues: int) -> sa.Update:
@@ -96,14 +97,15 @@ def claim(
     if limit <= 0 or not queues:
         return []
     token = new_lease_token()
+    names = _queue_names(len(queues))
     statement = direct.compiled(
         conn.dialect,
-        f"claim.{len(queues)}",
-        functools.partial(_claim_statement, db.is_postgresql, len(queues)),
-        (*INPUTS, *_queue_names(len(queues))),
+        f"claim.{len(names)}",
+        functools.partial(_claim_statement, db.is_postgresql, len(names)),
+        (*INPUTS, *names),
     )
     values = {"limit": limit, "worker_id": worker_id, "token": token, "lease_seconds": lease_seconds}
-    values.update(zip(_queue_names(len(queues)), queues, strict=True))
+    values.update(zip(names, queues, strict=True))
     returned = direct.execute_on(conn, statement.sql, statement.parameters(values))
     claimed = [model.Claimed(job=rows.job_of(statement.mapping(r)), lease_token=token) for r in returned]
     claimed.sort(key=lambda c: (c.job.priority, c.job.id))

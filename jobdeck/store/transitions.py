@@ -82,6 +82,10 @@ def _finish_update(status: model.Status, postgresql: bool) -> sa.Update:
     )
 
 
+#: What a finish update is given at each execution.
+FINISH_INPUTS = ("ids", "token", "error")
+
+
 def _finish(conn: sa.Connection, status: model.Status, params: dict[str, object]) -> set[int]:
     """The ids the finish update changed. On PostgreSQL, where a finisher thread sends one per batch of
     runs, it goes straight to the driver (store/direct.py): its text is the same for any batch size."""
@@ -91,10 +95,6 @@ def _finish(conn: sa.Connection, status: model.Status, params: dict[str, object]
         conn.dialect, f"finish.{status.value}", functools.partial(_finish_update, status, True), FINISH_INPUTS
     )
     return {int(row[0]) for row in direct.execute_on(conn, statement.sql, statement.parameters(params))}
-
-
-#: What a finish update is given at each execution.
-FINISH_INPUTS = ("ids", "token", "error")
 
 
 def finish_many(conn: sa.Connection, outcomes: Sequence[Outcome]) -> set[int]:
