@@ -175,7 +175,11 @@ class Compare:
                 # Each round's ratio pairs the two systems measured minutes apart, so the machine's swings
                 # between rounds move both. For rates higher is better, for pickup times lower: "x as good".
                 pairs = zip(self.rates.get((ours, m), []), self.rates.get((theirs, m), []), strict=False)
-                good = [(mine / peer if not m.startswith("pickup") else peer / mine) for mine, peer in pairs]
+                good = [
+                    (mine / peer if not m.startswith("pickup") else peer / mine)
+                    for mine, peer in pairs
+                    if mine and peer
+                ]
                 cells.append(_spread(good, "ratio"))
             table.add_row(f"{ours} / {theirs}", *cells)
         table.caption = "load average at the end: " + " ".join(f"{x:.2f}" for x in os.getloadavg())
