@@ -1,4 +1,4 @@
-"""Statements on the hot paths, compiled once and run straight on the driver: a job enqueued alone, a claim.
+"""Statements on the hot paths, compiled once and run straight on the driver: a job enqueued alone, a claim, a finish.
 
 Such a statement is built from SQLAlchemy expressions, compiled once per database and driver, and then
 executed as the driver's own SQL with the column types' own conversions. Everything a SQLAlchemy
