@@ -126,17 +126,17 @@ class Processes:
         self.log_dir = log_dir
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *args: str, prefix: Sequence[str] = (), **env: str) -> subprocess.Popen[bytes]:
-        """Start `python -m jobdeck ARGS` (default: a worker of 4 threads), optionally under `prefix` (faketime…)."""
+    def start(self, *args: str, **env: str) -> subprocess.Popen[bytes]:
+        """Start `python -m jobdeck ARGS` (default: a worker of 4 threads), with `env` added to its environment."""
         args = args or ("worker", "--concurrency", "4")
         log = open(self.log_dir / f"{args[0]}-{len(self.started)}.log", "wb")  # noqa: SIM115 (the child owns it)
         proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", "jobdeck", *args],
+            [sys.executable, "-m", "jobdeck", *args],
             cwd=ROOT,
             env={**self.env, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # a group of its own: a wrapper (faketime) and its child stop together
+            start_new_session=True,  # a group of its own: the worker and any child it started stop together
         )
         log.close()
         self.started.append(proc)
