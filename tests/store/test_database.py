@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 import sqlalchemy as sa
 
@@ -66,3 +68,25 @@ def test_a_live_pooled_connection_is_kept_at_checkout(db: Database) -> None:
         first = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == first
+
+
+def test_a_large_sqlite_commit_stays_in_the_wal_until_a_later_checkpoint(tmp_path: pathlib.Path) -> None:
+    # An import chunk dirties thousands of its key index's pages; copying them into the database file at
+    # every commit (SQLite's default after 1,000 pages) wrote and synced each page twice per chunk.
+    path = tmp_path / "ledger.sqlite3"
+    database = Database(f"sqlite:///{path}", pool_size=1)
+    try:
+        with database.write() as conn:
+            conn.exec_driver_sql("CREATE TABLE pages (body BLOB)")
+        before = path.stat().st_size
+        pages = 2_000  # twice SQLite's default threshold, a fifth of jobdeck's
+        with database.write() as conn:
+            conn.exec_driver_sql(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+                "INSERT INTO pages SELECT zeroblob(4000) FROM n",
+                (pages,),
+            )
+        assert path.stat().st_size == before  # still in the WAL: not checkpointed at that commit
+        assert pathlib.Path(f"{path}-wal").stat().st_size > pages * 4096
+    finally:
+        database.dispose()
