@@ -61,7 +61,7 @@ class Settings(pydantic_settings.BaseSettings):
     login_max_failures: int = pydantic.Field(default=5, ge=1)
     login_lock_minutes: int = pydantic.Field(default=15, ge=1)
     #: import limits.
-    import_chunk_rows: int = pydantic.Field(default=5000, ge=1)
+    import_chunk_rows: int = pydantic.Field(default=10_000, ge=1)
     import_max_rows: int = pydantic.Field(default=5_000_000, ge=1)
     import_max_columns: int = pydantic.Field(default=200, ge=1)
     import_max_cell_chars: int = pydantic.Field(default=10_000, ge=1)
