@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-#: Key hashes held in memory (8 bytes each, and as much again for a moment while a chunk's are merged in)
-#: before the rest go to a temporary SQLite file, so a file of any length keeps the child's memory bounded.
-MEMORY_KEYS = 2_000_000
+#: Key hashes held in memory (8 bytes each, and as much again for a moment while a chunk's are merged in:
+#: 16 MB at most) before the rest go to a temporary SQLite file, so a file of any length keeps the child's
+#: memory bounded.
+MEMORY_KEYS = 1_000_000
 #: Hashes asked about in one query (SQLite allows 32,766 parameters).
 QUERY_KEYS = 5_000
 
