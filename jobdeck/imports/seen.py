@@ -41,21 +41,17 @@ class SeenKeys:
         ordered = batch[order]
         repeated = np.zeros(len(ordered), dtype=bool)
         repeated[1:] = ordered[1:] == ordered[:-1]
-        repeated |= self._in_memory(ordered)
+        known = self._memory
+        at = np.searchsorted(known, ordered)  # where each would go among the known: found there if known
+        if len(known):
+            repeated |= known[np.minimum(at, len(known) - 1)] == ordered
         if self._db is not None:
             stored = self._stored(np.unique(ordered).tolist())
             if stored:
                 repeated |= np.isin(ordered, np.fromiter(stored, dtype=np.int64, count=len(stored)))
-        self._remember(ordered[~repeated])
+        fresh = ~repeated
+        self._remember(ordered[fresh], at[fresh])
         return set(order[repeated].tolist()) if repeated.any() else set()
-
-    def _in_memory(self, ordered: Hashes) -> npt.NDArray[np.bool_]:
-        known = self._memory
-        if not len(known):
-            return np.zeros(len(ordered), dtype=bool)
-        at = np.searchsorted(known, ordered)
-        found: npt.NDArray[np.bool_] = known[np.minimum(at, len(known) - 1)] == ordered
-        return found
 
     def _stored(self, hashes: Iterable[int]) -> set[int]:
         assert self._db is not None  # nosec B101  # only asked once the file exists
@@ -67,12 +63,13 @@ class SeenKeys:
             found.update(h for (h,) in self._db.execute(f"SELECT h FROM seen WHERE h IN ({marks})", part))  # nosec B608
         return found
 
-    def _remember(self, fresh: Hashes) -> None:
-        """Keep `fresh` (sorted, none known, none twice): merged into the array, or written to the file."""
+    def _remember(self, fresh: Hashes, at: npt.NDArray[np.intp]) -> None:
+        """Keep `fresh` (sorted, none known, none twice; `at` their places among the known): merged into the
+        array, or written to the file."""
         if not len(fresh):
             return
         if self._db is None and len(self._memory) + len(fresh) <= self.memory_keys:
-            self._memory = np.insert(self._memory, np.searchsorted(self._memory, fresh), fresh)
+            self._memory = np.insert(self._memory, at, fresh)
             return
         if self._db is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="jobdeck-keys-")
