@@ -110,8 +110,10 @@ def child(ctx: JobContext, caps: Caps, entry: str, args: Any, wording: Wording) 
     read_fd, write_fd = os.pipe()
     stderr = tempfile.TemporaryFile(prefix="jobdeck-child-")  # noqa: SIM115 - closed by _Run.stop
     # Few malloc arenas: each thread's arena reserves 64 MB of address space, which RLIMIT_AS counts.
+    # One OpenBLAS thread (numpy's): each thread of its pool reserves buffers the cap counts too, and a
+    # child's work is one thread (34 MB of address space less on two cores).
     # No Rust backtraces: the allocation failure's one line is what tells a memory cap from a crash.
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "RUST_BACKTRACE": "0"}
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "RUST_BACKTRACE": "0"}
     try:
         proc = subprocess.Popen(  # a fixed argument list, no shell  # nosec B603
             [sys.executable, "-m", "jobdeck.runner.child", str(write_fd)],
