@@ -54,8 +54,9 @@ class SeenKeys:
         return set(order[repeated].tolist()) if repeated.any() else set()
 
     def _stored(self, hashes: Iterable[int]) -> set[int]:
-        assert self._db is not None  # nosec B101  # only asked once the file exists
         found: set[int] = set()
+        if self._db is None:
+            return found
         pending = list(hashes)
         for start in range(0, len(pending), QUERY_KEYS):
             part = pending[start : start + QUERY_KEYS]
