@@ -9,7 +9,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from jobdeck.imports import fast, mapping
+from jobdeck.imports import fast, mapping, seen
 from jobdeck.imports.cells import Invalid as Invalid
 from jobdeck.imports.cells import converter as converter
 from jobdeck.imports.targets import Column, Target
@@ -69,10 +69,6 @@ class RowChecker:
         names = [c.name for c in self.columns]
         self._key_at = [names.index(k) for k in target.key]
         self._key_names = list(target.key)
-        # Imported only here, where the reading child checks rows: the worker and the web server import this
-        # module for its Problem, and numpy would add 17 MB to each of them for nothing.
-        from jobdeck.imports import seen
-
         self._seen = seen.SeenKeys()
 
     def _fit(self, number: int, cells: list[str]) -> tuple[list[str], Problem | None]:

@@ -40,8 +40,14 @@ EXIT_WAIT_S = 10.0
 STDERR_TAIL_BYTES = 4096
 #: The child's size is also sampled every this many messages, for a child that is never idle.
 SAMPLE_EVERY = 16
-#: What a child that ran out of address space leaves on its standard error (Python, Rust, glibc).
-MEMORY_HINTS = (b"MemoryError", b"memory allocation of", b"Cannot allocate memory", b"out of memory")
+#: What a child that ran out of address space leaves on its standard error (Python, Rust, glibc, OpenBLAS).
+MEMORY_HINTS = (
+    b"MemoryError",
+    b"memory allocation of",
+    b"Cannot allocate memory",
+    b"out of memory",
+    b"OpenBLAS error: Memory allocation",  # numpy's OpenBLAS, which exits when its buffers do not fit
+)
 #: A child that dies by a signal with a sampled peak RSS above this share of its cap most likely ran out of
 #: memory (a native allocation failure that printed nothing).
 NEAR_CAP = 0.8

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 
 from jobdeck import model
-from jobdeck.imports import writer
+from jobdeck.imports import seen, writer
 from jobdeck.service import Service
 from tests.conftest import wait_for
-from tests.imports.conftest import SetSetting, contacts_csv, outcome, rows
+from tests.imports.conftest import RunImport, SetSetting, contacts_csv, outcome, rows
 from tests.imports.test_resume import completed_chunks
 
 CHUNK_ROWS = 100
@@ -75,3 +75,15 @@ def test_a_child_killed_mid_import_fails_the_job_and_a_retry_writes_each_valid_r
     assert sorted(r["email"] for r in rows(importer)) == valid
     assert len(completed_chunks(importer, again.id)) == ROWS // CHUNK_ROWS
     assert result.job.description == f"people.csv: {len(valid):,} imported, {ROWS - len(valid):,} rejected"
+
+
+def test_a_long_import_under_a_cap_with_no_room_for_numpy_fails_naming_the_cap(
+    run_import: RunImport, set_setting: SetSetting
+) -> None:
+    # Past seen.SET_KEYS keys the check loads numpy, whose libraries need ~80 MB of address space this cap
+    # does not have left (a short file imports under it); the loader's failure must read as the cap.
+    set_setting(import_max_memory_mb=100, import_chunk_rows=1000)
+    lines = [f"P{i},Q{i},p{i}@example.com,,,GB," for i in range(seen.SET_KEYS + 1000)]
+    result = run_import(contacts_csv(*lines))
+    assert result.status is model.Status.FAILED
+    assert (result.job.error or "").startswith("Reading this file needed more than 100 MB"), result.job.error

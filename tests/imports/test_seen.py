@@ -1,11 +1,12 @@
-"""The repeated-key memory: a sorted array in memory that spills to a temporary file, answering the same either way."""
+"""The repeated-key memory: a set, then a sorted array, then a temporary file, answering the same at every stage."""
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import tracemalloc
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,20 +40,22 @@ def repeats_by_a_plain_set(batches: list[list[int]]) -> list[set[int]]:
         )
     ),
     memory_keys=st.integers(min_value=0, max_value=10),
+    set_keys=st.integers(min_value=0, max_value=10),
 )
-def test_repeats_are_the_same_in_memory_and_spilled(batches: list[list[int]], memory_keys: int) -> None:
-    keys = seen.SeenKeys(memory_keys=memory_keys)
+def test_repeats_are_the_same_in_a_set_in_the_array_and_spilled(
+    batches: list[list[int]], memory_keys: int, set_keys: int
+) -> None:
+    keys = seen.SeenKeys(memory_keys=memory_keys, set_keys=set_keys)
     try:
         assert [keys.repeats(batch) for batch in batches] == repeats_by_a_plain_set(batches)
     finally:
         keys.close()
 
 
-def test_an_import_past_the_memory_limit_still_rejects_repeated_keys(
-    run_import: RunImport, importer: Service, monkeypatch: pytest.MonkeyPatch, set_setting: SetSetting
+def test_an_import_rejects_a_key_repeated_in_a_later_chunk(
+    run_import: RunImport, importer: Service, set_setting: SetSetting
 ) -> None:
-    monkeypatch.setattr(seen, "MEMORY_KEYS", 1)
-    set_setting(import_chunk_rows=1)
+    set_setting(import_chunk_rows=1)  # every row its own chunk: each repeat is found among earlier chunks' keys
     result = run_import((CORPUS / "duplicate_keys.csv").read_bytes())
     assert result.error_codes == [(2, "email", "duplicate_key"), (4, "email", "duplicate_key")]
     assert [r["email"] for r in rows(importer)] == ["ada@example.com", "alan@example.com"]
@@ -72,3 +75,14 @@ def test_a_million_keys_are_remembered_in_about_eight_bytes_each() -> None:
         tracemalloc.stop()
         keys.close()
     assert held < 12 * 1_000_000
+
+
+def test_the_keys_of_a_small_file_are_checked_without_loading_numpy() -> None:
+    # numpy's libraries take 80 MB of the reading child's capped address space: only a long file pays that.
+    script = (
+        "import sys; from jobdeck.imports import seen; keys = seen.SeenKeys(); "
+        "[keys.repeats(list(range(n * 1000, n * 1000 + 1000))) for n in range(seen.SET_KEYS // 1000)]; "
+        "print('numpy' in sys.modules)"
+    )
+    answer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert answer.stdout.strip() == "False"
