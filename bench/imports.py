@@ -110,7 +110,7 @@ class Memory:
                 self.child_peak = max(self.child_peak, _hwm(child))
                 together += child.memory_info().rss
             self.together_peak = max(self.together_peak, together)
-        except psutil.Error:  # a child that just ended
+        except (psutil.Error, OSError):  # a child that just ended (its /proc entry gone before psutil saw it)
             pass
 
 
