@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 import re
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,8 @@ from jobdeck.imports.targets import Target
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_BOOL = {True: "t", False: "f", None: "\\N"}
+#: Rows in one SQLite INSERT (fewer when the columns times this pass SQLite's limit on parameters).
+ROWS_PER_STATEMENT = 500
 
 
 class Writer:
@@ -42,6 +46,7 @@ class Writer:
         at = [self.columns.index(k) for k in target.key]
         self._sort_key = operator.itemgetter(*at)
         self._all_new = True  #: no chunk of this import has met a key already in the table (PostgreSQL)
+        self._inserts: dict[int, str] = {}  #: SQLite's INSERT texts by their number of rows
 
     def write(self, conn: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
         """Upsert `rows` inside `conn`'s transaction; returns (created, updated)."""
@@ -56,16 +61,33 @@ class Writer:
         return self._write_postgresql(dbapi, rows)
 
     def _write_sqlite(self, dbapi: Any, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
-        marks = ", ".join("?" * len(self.columns))
+        # Many rows per statement: SQLite then steps once per ROWS_PER_STATEMENT rows instead of binding,
+        # stepping and resetting the statement for each row as executemany does.
+        limit = dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(ROWS_PER_STATEMENT, limit // len(self.columns)))
         cur = dbapi.cursor()
         try:
             # An upsert keeps an updated row's rowid and gives new rows higher ones: that counts the created.
             before = cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {self._table}").fetchone()[0]  # nosec B608
-            cur.executemany(f"INSERT INTO {self._table} ({self._cols}) VALUES ({marks}) {self._conflict}", rows)  # nosec B608
+            whole = len(rows) - len(rows) % per
+            if whole:
+                many = self._sqlite_insert(per)
+                for start in range(0, whole, per):
+                    cur.execute(many, list(itertools.chain.from_iterable(rows[start : start + per])))
+            if whole < len(rows):  # the rest one row at a time: a statement text per remainder size would pile up
+                cur.executemany(self._sqlite_insert(1), rows[whole:])
             created = cur.execute(f"SELECT count(*) FROM {self._table} WHERE rowid > ?", (before,)).fetchone()[0]  # nosec B608
         finally:
             cur.close()
         return created, len(rows) - created
+
+    def _sqlite_insert(self, count: int) -> str:
+        """The INSERT of `count` rows (a writer uses two counts, so the texts are kept)."""
+        if count not in self._inserts:
+            row = "(" + ", ".join("?" * len(self.columns)) + ")"
+            values = ", ".join([row] * count)
+            self._inserts[count] = f"INSERT INTO {self._table} ({self._cols}) VALUES {values} {self._conflict}"  # nosec B608
+        return self._inserts[count]
 
     def _write_postgresql(self, dbapi: Any, rows: Sequence[tuple[Any, ...]]) -> tuple[int, int]:
         text = self.copy_text(rows)

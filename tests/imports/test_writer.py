@@ -69,3 +69,33 @@ def test_a_refused_chunk_writes_none_of_its_rows(db: Database, contacts: writer.
 def test_copy_text_escapes_tabs_and_backslashes_and_writes_nulls_as_backslash_n(contacts: writer.Writer) -> None:
     text = contacts.copy_text([("A\\b", "L", "a@x.io", None, "Co\tLtd", "GB", None)])
     assert text == "A\\\\b\tL\ta@x.io\t\\N\tCo\\tLtd\tGB\t\\N\n"
+
+
+def test_a_chunk_of_several_statements_rows_is_written_and_counted_exactly(
+    db: Database, contacts: writer.Writer
+) -> None:
+    known = [contact(n) for n in range(0, 3 * writer.ROWS_PER_STATEMENT, 7)]
+    with db.write() as conn:
+        contacts.write(conn, known)
+    chunk = [contact(n, "Grace") for n in range(3 * writer.ROWS_PER_STATEMENT + 3)]  # whole statements and a rest
+    with db.write() as conn:
+        assert contacts.write(conn, chunk) == (len(chunk) - len(known), len(known))
+    assert sorted(stored(db)) == sorted((f"ada.{n}@example.com", "Grace") for n in range(len(chunk)))
+
+
+def test_sqlite_rows_per_statement_stay_within_the_connections_parameter_limit(
+    db: Database, contacts: writer.Writer
+) -> None:
+    if db.is_postgresql:
+        pytest.skip("SQLite's limit on a statement's parameters")
+    with db.write() as conn:
+        driver = conn.connection.dbapi_connection
+        assert isinstance(driver, sqlite3.Connection)
+        before = driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 2 * len(COLUMNS))  # two rows' worth
+        try:
+            # more rows than one full statement holds, so a statement of ROWS_PER_STATEMENT rows would be refused
+            count = writer.ROWS_PER_STATEMENT + 3
+            assert contacts.write(conn, [contact(n) for n in range(count)]) == (count, 0)
+        finally:
+            driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+    assert len(stored(db)) == writer.ROWS_PER_STATEMENT + 3
