@@ -22,11 +22,9 @@ Hashes = npt.NDArray[np.int64]
 
 
 class SortedHashes:
-    """Hashes of keys, not the keys: a million e-mail addresses would cost ~100 MB as strings, and a set of
-    their hashes still ~70 MB (a Python int and a slot each); a sorted int64 array holds them in 8 MB and
-    is searched a whole chunk at a time. Two of a million different keys share a 64-bit hash (and the second
-    is wrongly reported as repeated) with a chance of about 1 in 37 million; at 5 million rows, 1 in 1.5 million.
-    """
+    """A sorted int64 array of key hashes, searched and merged a whole chunk at a time. Two of a million
+    different keys share a 64-bit hash (and the second is wrongly reported as repeated) with a chance of
+    about 1 in 37 million; at 5 million rows, 1 in 1.5 million."""
 
     def __init__(self, known: Iterable[int], memory_keys: int | None = None) -> None:
         """`known`: hashes already passed, none twice."""
@@ -49,23 +47,12 @@ class SortedHashes:
         if len(known):
             repeated |= known[np.minimum(at, len(known) - 1)] == ordered
         if self._db is not None:
-            stored = self._stored(np.unique(ordered).tolist())
+            stored = _stored(self._db, np.unique(ordered).tolist())
             if stored:
                 repeated |= np.isin(ordered, np.fromiter(stored, dtype=np.int64, count=len(stored)))
         fresh = ~repeated
         self._remember(ordered[fresh], at[fresh])
         return set(order[repeated].tolist()) if repeated.any() else set()
-
-    def _stored(self, hashes: Iterable[int]) -> set[int]:
-        found: set[int] = set()
-        if self._db is None:
-            return found
-        pending = list(hashes)
-        for start in range(0, len(pending), QUERY_KEYS):
-            part = pending[start : start + QUERY_KEYS]
-            marks = ",".join("?" * len(part))
-            found.update(h for (h,) in self._db.execute(f"SELECT h FROM seen WHERE h IN ({marks})", part))  # nosec B608
-        return found
 
     def _remember(self, fresh: Hashes, at: npt.NDArray[np.intp]) -> None:
         """Keep `fresh` (sorted, none known, none twice; `at` their places among the known): merged into the
@@ -94,3 +81,13 @@ class SortedHashes:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def _stored(db: sqlite3.Connection, hashes: Sequence[int]) -> set[int]:
+    """Which of `hashes` the temporary file holds."""
+    found: set[int] = set()
+    for start in range(0, len(hashes), QUERY_KEYS):
+        part = hashes[start : start + QUERY_KEYS]
+        marks = ",".join("?" * len(part))
+        found.update(h for (h,) in db.execute(f"SELECT h FROM seen WHERE h IN ({marks})", part))  # nosec B608
+    return found

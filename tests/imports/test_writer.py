@@ -83,11 +83,10 @@ def test_a_chunk_of_several_statements_rows_is_written_and_counted_exactly(
     assert sorted(stored(db)) == sorted((f"ada.{n}@example.com", "Grace") for n in range(len(chunk)))
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # SQLite's limit on a statement's parameters
 def test_sqlite_rows_per_statement_stay_within_the_connections_parameter_limit(
     db: Database, contacts: writer.Writer
 ) -> None:
-    if db.is_postgresql:
-        pytest.skip("SQLite's limit on a statement's parameters")
     with db.write() as conn:
         driver = conn.connection.dbapi_connection
         assert isinstance(driver, sqlite3.Connection)
