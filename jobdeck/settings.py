@@ -86,6 +86,8 @@ class Settings(pydantic_settings.BaseSettings):
     #: an import reads its file in a child process with this much address space and CPU time at most.
     import_max_memory_mb: int = pydantic.Field(default=512, ge=64)
     import_max_cpu_seconds: int = pydantic.Field(default=3600, ge=1)
+    #: when an isolated job's child ends, start the next one ahead, loaded and waiting (runner/spares.py).
+    isolated_spare: bool = True
     #: OpenID Connect sign-in (docs/sign-in.md): the provider's issuer URL (empty: off), this client's id and secret.
     oidc_issuer: str = ""
     oidc_client_id: str = ""

@@ -103,6 +103,9 @@ def test_settings(database_url: str, tmp_path: pathlib.Path) -> settings.Setting
         poll_seconds=0.2,
         shutdown_grace_seconds=2.0,
         job_modules="jobdeck.demo,tests.kinds",
+        # No idle child kept after an isolated job: this process outlives many services, and a spare left by
+        # one test would be taken by another's job. tests/runner/test_spares.py turns it on.
+        isolated_spare=False,
     )
 
 

@@ -111,7 +111,7 @@ class ImportRun:
     def read(self, order: pipeline.ReadOrder) -> Iterator[tuple[Reading, Iterator[Any]]]:
         """The child reading the file: what it found, then its chunk messages (see pipeline.py)."""
         entry = "jobdeck.imports.pipeline:read"
-        with isolation.child(self.ctx, self.caps, entry, order.as_args(), WORDING) as messages:
+        with isolation.child(self.ctx, self.caps, entry, order.as_args(), WORDING, preload=order.modules) as messages:
             first = next(messages, None)
             if first is None:  # the entry always sends its header first, or raises
                 raise isolation.ChildStopped("The process reading this file ended without reading it.")

@@ -1,23 +1,27 @@
 """The child side of runner/isolation.py: `python -m jobdeck.runner.child FD` caps itself, runs one entry point
 and sends its messages down the pipe FD, pickled, through a queue of two (backpressure, constant memory).
 
-The parent writes a pickled order (see `order`) to this process's standard input; it comes from the process that
-started this one, so it is trusted. What goes back up the pipe is read by the parent with an unpickler that
-refuses every class (see isolation.py): messages hold only tuples, lists, dicts, str, bytes, int, float,
-bool and None.
+The parent writes two pickled dicts to this process's standard input: at once a preparation (see
+`preparation`: where modules are and which to load), then, perhaps much later, the order (see `order`).
+Between the two the child loads its modules, so a child started ahead (runner/spares.py) has its interpreter
+and modules ready when the order comes; a standard input closed before any order ends it quietly. Both come
+from the process that started this one, so they are trusted. What goes back up the pipe is read by the parent
+with an unpickler that refuses every class (see isolation.py): messages hold only tuples, lists, dicts, str,
+bytes, int, float, bool and None.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import pickle  # the parent reads these messages with a class-free unpickler  # nosec B403
 import queue
 import resource
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -36,7 +40,12 @@ Send = Callable[[Any], None]
 def order(entry: str, args: Any, memory_mb: int | None, cpu_seconds: int | None) -> dict[str, Any]:
     """What the parent asks of the child: call `entry` ("package.module:function") as function(args, send)
     under these caps. A plain dict, so unpickling it needs no class of this module."""
-    return {"entry": entry, "args": args, "memory_mb": memory_mb, "cpu_seconds": cpu_seconds, "sys_path": sys.path}
+    return {"entry": entry, "args": args, "memory_mb": memory_mb, "cpu_seconds": cpu_seconds}
+
+
+def preparation(modules: Sequence[str]) -> dict[str, Any]:
+    """What the child loads before its order: this process's import path and `modules` (the entry's own first)."""
+    return {"sys_path": sys.path, "modules": list(modules)}
 
 
 class MessageTooLarge(Exception):
@@ -83,8 +92,12 @@ def apply_limits(memory_mb: int | None, cpu_seconds: int | None) -> None:
         cap = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     if cpu_seconds:
-        # The soft limit sends SIGXCPU (the parent reports it); the hard one kills, should that be ignored.
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+        # RLIMIT_CPU counts from the process's start: the time spent loading modules before the order is
+        # added, so the work itself gets all of `cpu_seconds`. The soft limit sends SIGXCPU (the parent
+        # reports it); the hard one kills, should that be ignored.
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        soft = math.ceil(usage.ru_utime + usage.ru_stime) + cpu_seconds
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, soft + 5))
 
 
 def resolve(entry: str) -> Callable[[Any, Send], None]:
@@ -101,9 +114,22 @@ def outcome_of(exc: BaseException) -> tuple[Any, ...]:
     return (RAISED, name, str(exc) or type(exc).__name__)
 
 
+def prepare(prepared: dict[str, Any]) -> None:
+    """Load the modules named in the preparation. One that fails to load is left for the order: the entry
+    imports it again and its error then goes to the parent like any other."""
+    sys.path[:0] = [p for p in prepared["sys_path"] if p not in sys.path]
+    for module in prepared["modules"]:
+        with contextlib.suppress(Exception):
+            importlib.import_module(module)
+
+
 def main(fd: int) -> int:
-    asked: dict[str, Any] = pickle.load(sys.stdin.buffer)  # noqa: S301  # from the parent that started us  # nosec B301
-    sys.path[:0] = [p for p in asked["sys_path"] if p not in sys.path]
+    # Both from the parent that started us (see the module's docstring).
+    prepare(pickle.load(sys.stdin.buffer))  # noqa: S301  # nosec B301
+    try:
+        asked: dict[str, Any] = pickle.load(sys.stdin.buffer)  # noqa: S301  # nosec B301
+    except EOFError:  # a child started ahead and no longer wanted, or its parent is gone
+        return 0
     apply_limits(asked["memory_mb"], asked["cpu_seconds"])
     conn = Connection(fd, readable=False)
     sender = Sender(conn)

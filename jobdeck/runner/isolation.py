@@ -3,8 +3,9 @@ a native crash or an endless loop ends one job, never the worker or the web serv
 
 A job type declares `isolated=True` (with `memory_mb` and `cpu_seconds`) when registered; its function then
 runs the risky part with `child(...)`: a fresh `python -m jobdeck.runner.child` (never a fork of this
-threaded process) capped by RLIMIT_AS and RLIMIT_CPU, whose messages the job reads one at a time while the
-child computes the next. The job keeps every database write, so fencing and resuming work as for any job.
+threaded process; runner/spares.py starts it, perhaps ahead of need) capped by RLIMIT_AS and RLIMIT_CPU,
+whose messages the job reads one at a time while the child computes the next. The job keeps every database
+write, so fencing and resuming work as for any job.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ import pathlib
 import pickle  # messages are read with a class-free unpickler (_Plain)  # nosec B403
 import resource
 import signal
-import subprocess  # runs this interpreter on a module of this package, no shell  # nosec B404
-import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from multiprocessing.connection import Connection
-from typing import IO, Any
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from jobdeck import errors
 from jobdeck.runner import child as child_side
+from jobdeck.runner import spares
 from jobdeck.runner.context import JobContext
 from jobdeck.runner.registry import ChildLimit, JobType
 from jobdeck.settings import Settings
@@ -110,64 +108,59 @@ def loads(data: bytes) -> Any:
 
 
 @contextlib.contextmanager
-def child(ctx: JobContext, caps: Caps, entry: str, args: Any, wording: Wording) -> Iterator[Iterator[Any]]:
+def child(
+    ctx: JobContext, caps: Caps, entry: str, args: Any, wording: Wording, preload: Sequence[str] = ()
+) -> Iterator[Iterator[Any]]:
     """Start `entry(args, send)` in a capped child; yields the iterator of what it sends. Leaving the block
-    ends the child (killed if it still runs): an exception in the job never leaves a child behind."""
-    read_fd, write_fd = os.pipe()
-    stderr = tempfile.TemporaryFile(prefix="jobdeck-child-")  # noqa: SIM115 - closed by _Run.stop
-    # Few malloc arenas: each thread's arena reserves 64 MB of address space, which RLIMIT_AS counts.
-    # One OpenBLAS thread (numpy's): each thread of its pool reserves buffers the cap counts too, and a
-    # child's work is one thread (34 MB of address space less on two cores).
-    # No Rust backtraces: the allocation failure's one line is what tells a memory cap from a crash.
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "RUST_BACKTRACE": "0"}
+    ends the child (killed if it still runs): an exception in the job never leaves a child behind.
+
+    The child loads the entry's module and the `preload` modules before its order. With
+    JOBDECK_ISOLATED_SPARE on, a spare that did so ahead is taken when one is waiting, and another is
+    started when this child ends (runner/spares.py)."""
+    modules = [entry.partition(":")[0], *preload]
+    kind: spares.Kind = (entry, tuple(modules))
+    use_spares = ctx.settings.isolated_spare
+    order = child_side.order(entry, args, caps.memory_mb, caps.cpu_seconds)
+    started = spares.SPARES.take(kind) if use_spares else None
+    if started is None or not _hand_over(started, order):  # a spare that died just now: start afresh
+        if started is not None:
+            started.discard()
+        started = spares.start(modules)
+        _hand_over(started, order)  # a child that died at once is reported by messages()
+    run = _Run(ctx, started, caps, wording)
     try:
-        proc = subprocess.Popen(  # a fixed argument list, no shell  # nosec B603
-            [sys.executable, "-m", "jobdeck.runner.child", str(write_fd)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            pass_fds=(write_fd,),
-            env=env,
-        )
-    except BaseException:
-        os.close(read_fd)
-        stderr.close()
-        raise
-    finally:
-        os.close(write_fd)
-    run = _Run(ctx, proc, Connection(read_fd, writable=False), stderr, caps, wording)
-    try:
-        run.hand_over(child_side.order(entry, args, caps.memory_mb, caps.cpu_seconds))
         yield run.messages()
     finally:
         run.stop()
+        if use_spares and not ctx.cancelled():  # not while the worker stops or the job is cancelled
+            spares.SPARES.refill(kind, modules)
+
+
+def _hand_over(started: spares.Started, order: dict[str, Any]) -> bool:
+    """Send the child its order and close its standard input; False if it is no longer there to read it."""
+    stdin = started.proc.stdin
+    assert stdin is not None
+    try:
+        stdin.write(pickle.dumps(order, protocol=pickle.HIGHEST_PROTOCOL))
+        stdin.close()
+    except (BrokenPipeError, ValueError):
+        with contextlib.suppress(OSError):
+            stdin.close()
+        return False
+    return True
 
 
 class _Run:
     """One child process, watched from the job's thread."""
 
-    def __init__(
-        self,
-        ctx: JobContext,
-        proc: subprocess.Popen[bytes],
-        conn: Connection,
-        stderr: IO[bytes],
-        caps: Caps,
-        wording: Wording,
-    ) -> None:
-        self.ctx, self.proc, self.conn, self.stderr = ctx, proc, conn, stderr
+    def __init__(self, ctx: JobContext, started: spares.Started, caps: Caps, wording: Wording) -> None:
+        self.ctx = ctx
+        self.proc, self.conn, self.stderr = started.proc, started.conn, started.stderr
         self.caps, self.wording = caps, wording
         self.usage: resource.struct_rusage | None = None
         #: the child's peak RSS as last sampled (VmHWM; ru_maxrss would count the size of this process
         #: at the fork that started it)
         self.peak_kb = 0
-
-    def hand_over(self, order: dict[str, Any]) -> None:
-        assert self.proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):  # a child that died at once is reported by messages()
-            self.proc.stdin.write(pickle.dumps(order, protocol=pickle.HIGHEST_PROTOCOL))
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
 
     def messages(self) -> Iterator[Any]:
         received = 0

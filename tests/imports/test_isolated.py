@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from jobdeck import model
 from jobdeck.imports import seen, writer
+from jobdeck.runner import spares
 from jobdeck.service import Service
 from tests.conftest import wait_for
 from tests.imports.conftest import RunImport, SetSetting, contacts_csv, outcome, rows
@@ -87,3 +88,21 @@ def test_a_long_import_under_a_cap_with_no_room_for_numpy_fails_naming_the_cap(
     result = run_import(contacts_csv(*lines))
     assert result.status is model.Status.FAILED
     assert (result.job.error or "").startswith("Reading this file needed more than 100 MB"), result.job.error
+
+
+def test_an_import_takes_the_reading_process_started_ahead_and_leaves_the_next_one_waiting(
+    importer: Service, uploader: model.User, set_setting: SetSetting, run_import: RunImport
+) -> None:
+    set_setting(isolated_spare=True)
+    spares.SPARES.release()
+    try:
+        assert run_import(contacts_csv("Ada,Lovelace,ada@example.com,,,GB,")).status is model.Status.COMPLETED
+        [waiting] = spares.SPARES.waiting().values()
+        second = run_import(contacts_csv("Alan,Turing,alan@example.com,,,GB,"))
+        assert second.status is model.Status.COMPLETED, second.job.error
+        assert not psutil.pid_exists(waiting) or psutil.Process(waiting).status() == psutil.STATUS_ZOMBIE
+        [after] = spares.SPARES.waiting().values()
+        assert after != waiting
+        assert sorted(r["email"] for r in rows(importer)) == ["ada@example.com", "alan@example.com"]
+    finally:
+        spares.SPARES.release()

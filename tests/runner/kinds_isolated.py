@@ -42,6 +42,8 @@ def behave(params: dict[str, Any], send: Send) -> None:
     elif do == "sleep":
         send(("pid", os.getpid()))
         time.sleep(600)
+    elif do == "whoami":
+        send(("pid", os.getpid()))
     elif do == "refuse":
         raise errors.InvalidParams("the child refuses")
     elif do == "object":
