@@ -118,6 +118,11 @@ class Spares:
         for spare in idle:
             spare.discard()
 
+    def forget(self) -> None:
+        """Drop every spare without ending it: in a forked process, they are the parent's."""
+        self._lock = threading.Lock()
+        self._idle = {}
+
     def waiting(self) -> dict[Kind, int]:
         """The pid of each waiting spare, by kind (for tests and diagnostics)."""
         with self._lock:
@@ -126,3 +131,4 @@ class Spares:
 
 SPARES = Spares()
 atexit.register(SPARES.release)
+os.register_at_fork(after_in_child=SPARES.forget)

@@ -103,3 +103,14 @@ def test_the_cpu_cap_counts_from_the_order_not_from_the_childs_start() -> None:
     )
     soft = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
     assert soft >= 7
+
+
+def test_a_forked_process_does_not_take_its_parents_spare(spared: Service, alice: model.User) -> None:
+    run(spared, alice, "count")
+    waiting = the_spare()
+    pid = os.fork()
+    if pid == 0:  # the child process: exit at once with what it sees
+        os._exit(0 if spares.SPARES.waiting() == {} else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert the_spare() == waiting and psutil.Process(waiting).is_running()
