@@ -175,15 +175,21 @@ def wait_for(service: Service, user: model.User, job_id: int, memory: Memory | N
     return job
 
 
-def warm_up(service: Service, user: model.User, tmp: pathlib.Path) -> None:
-    """One product imported: the worker then has a reading process waiting for the next import."""
-    path = tmp / "warm-up.csv"
-    path.write_text("sku,name,price,quantity,active\nWARM-1,Warm-up,1.00,1,true\n", encoding="utf-8")
-    with open(path, "rb") as f:
-        job = service.start_import(user, f, path.name, "products")
-    if wait_for(service, user, job.id).status is not model.Status.COMPLETED:
-        raise SystemExit(f"the warm-up import ended {job.status.value}")
-    time.sleep(2)  # the spare loads its modules
+def warm_up(service: Service, user: model.User, tmp: pathlib.Path) -> list[float]:
+    """Two one-product imports, each timed from enqueue to completed: the first starts the worker's reading
+    process afresh, the second takes the one started ahead. The worker then has one waiting for the next."""
+    seconds = []
+    for n in (1, 2):
+        path = tmp / f"warm-up-{n}.csv"
+        path.write_text(f"sku,name,price,quantity,active\nWARM-{n},Warm-up,1.00,1,true\n", encoding="utf-8")
+        with open(path, "rb") as f:
+            job = service.start_import(user, f, path.name, "products")
+        started = time.perf_counter()
+        if (job := wait_for(service, user, job.id)).status is not model.Status.COMPLETED:
+            raise SystemExit(f"the warm-up import ended {job.status.value}: {job.error}")
+        seconds.append(round(time.perf_counter() - started, 2))
+        time.sleep(2)  # the next reading process loads its modules
+    return seconds
 
 
 def run_one(
@@ -210,8 +216,7 @@ def run_one(
         try:
             assert worker.stdout is not None and worker.stdin is not None
             assert worker.stdout.readline().strip() == "ready"
-            if not cold:
-                warm_up(service, user, pathlib.Path(tmp))
+            small = [] if cold else warm_up(service, user, pathlib.Path(tmp))
             started = time.perf_counter()
             with open(csv_path, "rb") as f:
                 job = service.start_import(user, f, csv_path.name, "contacts")
@@ -245,6 +250,8 @@ def run_one(
         "rows_per_cpu_s": int(rows / (float(cpu_s) + float(child_cpu_s))),
         "load_avg_1m": round(os.getloadavg()[0], 1),
         "description": job.description,
+        # the one-row imports before it: the first starts its reading process, the second takes a spare
+        **({"one_row_import_s": small} if small else {}),
     }
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobdeck import model, settings
+from jobdeck.runner import spares
 from jobdeck.runner.registry import REGISTRY
 from jobdeck.service import Service
 from jobdeck.store import migrate, schema
@@ -88,6 +89,14 @@ def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url, pool_size=20)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_spare_outlives_its_module() -> Iterator[None]:
+    """A module whose services keep spare children (the default settings do) ends them when it is done, so
+    no other module's count of child processes sees them."""
+    yield
+    spares.SPARES.release()
 
 
 @pytest.fixture
