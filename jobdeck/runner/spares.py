@@ -119,7 +119,14 @@ class Spares:
             spare.discard()
 
     def forget(self) -> None:
-        """Drop every spare without ending it: in a forked process, they are the parent's."""
+        """In a forked process: drop every spare without ending it (they are the parent's), closing this
+        process's copies of their pipes, so that a spare still ends when the parent does."""
+        for spare in self._idle.values():
+            if spare.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    spare.proc.stdin.close()
+            spare.conn.close()
+            spare.stderr.close()
         self._lock = threading.Lock()
         self._idle = {}
 
