@@ -133,7 +133,16 @@ def child(
     finally:
         run.stop()
         if use_spares and not ctx.cancelled():  # not while the worker stops or the job is cancelled
-            spares.SPARES.refill(kind, modules)
+            _refill(kind, modules)
+
+
+def _refill(kind: spares.Kind, modules: Sequence[str]) -> None:
+    """Start the next spare; a failure (no process or file left to start it) costs the next job its head
+    start, never this job its outcome."""
+    try:
+        spares.SPARES.refill(kind, modules)
+    except Exception as exc:  # logged: the next job starts its own child
+        log.warning("could not start a spare child for %s: %s", kind[0], exc)
 
 
 def _hand_over(started: spares.Started, order: dict[str, Any]) -> bool:

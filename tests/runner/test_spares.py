@@ -114,3 +114,22 @@ def test_a_forked_process_does_not_take_its_parents_spare(spared: Service, alice
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert the_spare() == waiting and psutil.Process(waiting).is_running()
+
+
+def test_a_spare_that_cannot_be_started_costs_the_job_nothing(
+    spared: Service, alice: model.User, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = spares.start
+    calls = []
+
+    def out_of_processes(modules: list[str]) -> spares.Started:
+        calls.append(modules)
+        if len(calls) > 1:  # the job's own child starts; the spare after it cannot
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return start(modules)
+
+    monkeypatch.setattr(spares, "start", out_of_processes)
+    job = run(spared, alice, "count")
+    assert (job.status, job.description) == (Status.COMPLETED, "('n', 0) ('n', 1) ('n', 2)")
+    assert len(calls) == 2 and spares.SPARES.waiting() == {}
+    assert "could not start a spare child" in caplog.text
