@@ -26,20 +26,36 @@ def _normalized(col: Column) -> Callable[[Sequence[str]], list[str]]:
     steps = [(name, targets.NORMALIZERS[name]) for name in col.normalize]
 
     def apply(cells: Sequence[str]) -> list[str]:
-        values: Any = cells
+        values = list(cells)
+        tidy: tuple[bool, bool] | None = None  # (trim, collapse_spaces) would leave every value as it is
         for name, step in steps:
-            if name == "collapse_spaces":
-                values = list(values)
-                if not _LOOSE_SPACE.search("\x00".join(values)):
-                    continue  # one scan of the column instead of a split and join per cell
-            values = map(step, values)
-        return list(values)
+            if name in _SPACING:
+                if tidy is None:
+                    tidy = _tidy(values)
+                if tidy[_SPACING[name]]:
+                    continue  # one look at the whole column instead of a call per cell
+                values = list(map(step, values))
+                tidy = None
+            else:  # lower and upper map no whitespace to anything else: what was tidy stays tidy
+                values = list(map(step, values))
+        return values
 
     return apply
 
 
-#: Whitespace that collapse_spaces would change: a run of two, or any whitespace other than a space.
-_LOOSE_SPACE = re.compile(r"\s\s|[^\S ]")
+#: The whitespace normalisers, each with its place in `_tidy`'s answer.
+_SPACING = {"trim": 0, "collapse_spaces": 1}
+
+
+def _tidy(values: list[str]) -> tuple[bool, bool]:
+    """Whether trim, and whether collapse_spaces, would leave every value unchanged: the column joined by a
+    printable separator, looked at once. Every whitespace character but the space is unprintable, so a
+    printable text holds only spaces; then a value changes only where a space starts or ends it, or two meet.
+    A false alarm (an unprintable character, a value holding "| ") only sends the column through the
+    per-cell normaliser."""
+    text = "|".join(values)
+    edges = text.isprintable() and text[:1] != " " and text[-1:] != " " and " |" not in text and "| " not in text
+    return edges, edges and "  " not in text
 
 
 def _where(flags: list[Any]) -> list[int]:
