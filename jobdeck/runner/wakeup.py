@@ -6,16 +6,20 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 
 import psycopg
 
+from jobdeck.runner import walwatch
 from jobdeck.store.database import NOTIFY_CHANNEL, Database
 
 log = logging.getLogger(__name__)
 RECONNECT_DELAY_S = 1.0
-#: How often the SQLite watcher asks whether another connection committed: a read of a counter in the
-#: shared-memory WAL index, without the write lock, so a few hundred a second cost well under 1% of a core.
-SQLITE_WATCH_INTERVAL_S = 0.004
+#: How long after a write to the SQLite log the watcher keeps looking for the commit it belongs to: the log
+#: is written before the commit shows (the fsync comes between), so the first look can come too early.
+SETTLE_S = 0.25
+#: The gap between those looks: about a disk flush, so the commit is seen within a millisecond of showing.
+SETTLE_STEP_S = 0.001
 
 
 class Wakeup:
@@ -27,6 +31,9 @@ class Wakeup:
         self.event = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._watch: walwatch.Watch | None = None  #: the SQLite watcher's, while it has one
+        self._watch_lock = threading.Lock()
+        self.looks = 0  #: how many times the SQLite watcher has read data_version (for tests and curiosity)
 
     def start(self) -> None:
         self.db.add_wake_listener(self.event.set)
@@ -39,6 +46,9 @@ class Wakeup:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch.stop()
         self.db.remove_wake_listener(self.event.set)
 
     def wait(self, timeout: float) -> bool:
@@ -63,19 +73,31 @@ class Wakeup:
     def _watch_sqlite(self) -> None:
         """Set the event whenever another connection (another process's enqueue) has committed.
 
-        `PRAGMA data_version` changes when a connection other than this one commits; reading it is a
-        read transaction on the WAL index, so idle workers never queue for the write lock as a shorter
-        poll would. Our own process's commits wake us too: harmless, the loop claims nothing and waits.
+        The watch (runner/walwatch.py) wakes this thread when the WAL is written, and only then does it
+        read `PRAGMA data_version`, which changes when a connection other than this one commits: a read
+        of the shared WAL index, so idle workers never queue for the write lock as a shorter poll would.
+        The frames are written before the commit shows, so it looks again every millisecond until
+        the version moves (or SETTLE_S passes: a transaction rolled back after writing frames).
+        Our own process's commits wake us too: harmless, the loop claims nothing and waits.
         """
         path = self.db.sqlite_file
         assert path is not None  # start() only runs the watcher for a file database
         while not self._stop.is_set():
+            watch = walwatch.watch(path)
+            with self._watch_lock:
+                self._watch = watch
+            if self._stop.is_set():  # stop() came before the watch was there to stop
+                watch.stop()
             try:
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
                 try:
-                    last = conn.execute("PRAGMA data_version").fetchone()[0]
-                    while not self._stop.wait(SQLITE_WATCH_INTERVAL_S):
-                        version = conn.execute("PRAGMA data_version").fetchone()[0]
+                    last = self._data_version(conn)
+                    self.event.set()  # anything committed while we were not watching
+                    while watch.wait():
+                        settled = time.monotonic() + (SETTLE_S if watch.early else 0.0)
+                        while (version := self._data_version(conn)) == last:
+                            if time.monotonic() > settled or self._stop.wait(SETTLE_STEP_S):
+                                break
                         if version != last:
                             last = version
                             self.event.set()
@@ -84,3 +106,11 @@ class Wakeup:
             except sqlite3.Error as exc:
                 log.warning("watching the SQLite file failed (%s); polling until it works again", exc)
                 self._stop.wait(RECONNECT_DELAY_S)
+            finally:
+                with self._watch_lock:
+                    self._watch = None
+                watch.close()
+
+    def _data_version(self, conn: sqlite3.Connection) -> int:
+        self.looks += 1
+        return int(conn.execute("PRAGMA data_version").fetchone()[0])

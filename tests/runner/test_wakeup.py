@@ -12,6 +12,7 @@ import time
 import pytest
 
 from jobdeck import model
+from jobdeck.runner import walwatch
 from jobdeck.runner.wakeup import Wakeup
 from jobdeck.service import Service
 from jobdeck.store import jobs as job_rows
@@ -53,6 +54,43 @@ def test_the_sqlite_watcher_stays_quiet_while_nothing_is_committed(sqlite_db: Da
         assert not wakeup.event.wait(0.5)
     finally:
         wakeup.stop()
+        sqlite_db.dispose()
+
+
+def test_an_idle_sqlite_watcher_does_not_look_at_the_database_until_it_is_written(sqlite_db: Database) -> None:
+    other = Database(sqlite_db.url)
+    wakeup = Wakeup(sqlite_db)
+    wakeup.start()
+    try:
+        wait_for(lambda: wakeup.looks > 0)  # its first look, at start
+        time.sleep(0.1)
+        looks = wakeup.looks
+        time.sleep(0.5)
+        assert wakeup.looks == looks  # a 4 ms poll would have looked a hundred times
+        wakeup.event.clear()
+        job_rows.submit(other, job_rows.NewJob(type="noop"))
+        assert wakeup.event.wait(5), "the commit did not wake the watcher"
+    finally:
+        wakeup.stop()
+        other.dispose()
+        sqlite_db.dispose()
+
+
+def test_without_inotify_a_commit_still_wakes_the_sqlite_watcher(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(walwatch, "inotify_simple", None)
+    other = Database(sqlite_db.url)
+    wakeup = Wakeup(sqlite_db)
+    wakeup.start()
+    try:
+        time.sleep(0.1)
+        wakeup.event.clear()
+        job_rows.submit(other, job_rows.NewJob(type="noop"))
+        assert wakeup.event.wait(5), "the commit did not wake the watcher"
+    finally:
+        wakeup.stop()
+        other.dispose()
         sqlite_db.dispose()
 
 
