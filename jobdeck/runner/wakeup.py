@@ -3,6 +3,7 @@ work, in-process listeners always."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -31,8 +32,7 @@ class Wakeup:
         self.event = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._watch: walwatch.Watch | None = None  #: the SQLite watcher's, while it has one
-        self._watch_lock = threading.Lock()
+        self._watch: walwatch.Watch | None = None  #: the SQLite watcher's, made before its thread starts
         self.looks = 0  #: how many times the SQLite watcher has read data_version (for tests and curiosity)
 
     def start(self) -> None:
@@ -41,14 +41,14 @@ class Wakeup:
             self._thread = threading.Thread(target=self._listen, name="jobdeck-listen", daemon=True)
             self._thread.start()
         elif self.db.sqlite_file is not None:
+            self._watch = walwatch.watch(self.db.sqlite_file)  # watching from here on: no commit slips past
             self._thread = threading.Thread(target=self._watch_sqlite, name="jobdeck-watch", daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        with self._watch_lock:
-            if self._watch is not None:
-                self._watch.stop()
+        if self._watch is not None:
+            self._watch.stop()
         self.db.remove_wake_listener(self.event.set)
 
     def wait(self, timeout: float) -> bool:
@@ -80,36 +80,32 @@ class Wakeup:
         the version moves (or SETTLE_S passes: a transaction rolled back after writing frames).
         Our own process's commits wake us too: harmless, the loop claims nothing and waits.
         """
-        path = self.db.sqlite_file
-        assert path is not None  # start() only runs the watcher for a file database
-        while not self._stop.is_set():
-            watch = walwatch.watch(path)
-            with self._watch_lock:
-                self._watch = watch
-            if self._stop.is_set():  # stop() came before the watch was there to stop
-                watch.stop()
-            try:
-                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        path, watch = self.db.sqlite_file, self._watch
+        assert path is not None and watch is not None  # start() only runs the watcher for a file database
+        try:
+            while not self._stop.is_set():
                 try:
-                    last = self._data_version(conn)
-                    self.event.set()  # anything committed while we were not watching
-                    while watch.wait():
-                        settled = time.monotonic() + (SETTLE_S if watch.early else 0.0)
-                        while (version := self._data_version(conn)) == last:
-                            if time.monotonic() > settled or self._stop.wait(SETTLE_STEP_S):
-                                break
-                        if version != last:
-                            last = version
-                            self.event.set()
-                finally:
-                    conn.close()
-            except sqlite3.Error as exc:
-                log.warning("watching the SQLite file failed (%s); polling until it works again", exc)
-                self._stop.wait(RECONNECT_DELAY_S)
-            finally:
-                with self._watch_lock:
-                    self._watch = None
-                watch.close()
+                    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                    with contextlib.closing(conn):
+                        self._follow(conn, watch)
+                except sqlite3.Error as exc:
+                    log.warning("watching the SQLite file failed (%s); polling until it works again", exc)
+                    self._stop.wait(RECONNECT_DELAY_S)
+        finally:
+            watch.close()
+
+    def _follow(self, conn: sqlite3.Connection, watch: walwatch.Watch) -> None:
+        """Set the event at each change of the data version, until the watch is stopped."""
+        last = self._data_version(conn)
+        self.event.set()  # anything committed while we were not looking
+        while watch.wait():
+            settled = time.monotonic() + (SETTLE_S if watch.early else 0.0)
+            while (version := self._data_version(conn)) == last:
+                if time.monotonic() > settled or self._stop.wait(SETTLE_STEP_S):
+                    break
+            if version != last:
+                last = version
+                self.event.set()
 
     def _data_version(self, conn: sqlite3.Connection) -> int:
         self.looks += 1

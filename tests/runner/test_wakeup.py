@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -30,68 +31,47 @@ def sqlite_db(tmp_path: pathlib.Path, sqlite_template: pathlib.Path) -> Database
     return Database(f"sqlite:///{target}")
 
 
-def test_a_commit_on_another_sqlite_connection_sets_the_event(sqlite_db: Database) -> None:
-    other = Database(sqlite_db.url)  # another handle: none of this handle's in-process listeners
+@pytest.fixture(params=["inotify", "looking every few milliseconds"])
+def watching(request: pytest.FixtureRequest, sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wakeup]:
+    """A started SQLite watcher, past its first look (and the wake-up that look gives), on either watch."""
+    if request.param != "inotify":
+        monkeypatch.setattr(walwatch, "inotify_simple", None)
     wakeup = Wakeup(sqlite_db)
     wakeup.start()
     try:
-        time.sleep(0.1)
+        wait_for(lambda: wakeup.looks > 0 and wakeup.event.is_set())
         wakeup.event.clear()
+        yield wakeup
+    finally:
+        wakeup.stop()
+        sqlite_db.dispose()
+
+
+def commit_elsewhere(db: Database) -> None:
+    """A job enqueued through another handle: none of the watched handle's in-process listeners hear it."""
+    other = Database(db.url)
+    try:
         job_rows.submit(other, job_rows.NewJob(type="noop"))
-        assert wakeup.event.wait(5), "the commit did not wake the watcher"
     finally:
-        wakeup.stop()
         other.dispose()
-        sqlite_db.dispose()
 
 
-def test_the_sqlite_watcher_stays_quiet_while_nothing_is_committed(sqlite_db: Database) -> None:
-    wakeup = Wakeup(sqlite_db)
-    wakeup.start()
-    try:
-        time.sleep(0.1)
-        wakeup.event.clear()
-        assert not wakeup.event.wait(0.5)
-    finally:
-        wakeup.stop()
-        sqlite_db.dispose()
+def test_a_commit_on_another_sqlite_connection_sets_the_event(watching: Wakeup) -> None:
+    commit_elsewhere(watching.db)
+    assert watching.event.wait(5), "the commit did not wake the watcher"
 
 
-def test_an_idle_sqlite_watcher_does_not_look_at_the_database_until_it_is_written(sqlite_db: Database) -> None:
-    other = Database(sqlite_db.url)
-    wakeup = Wakeup(sqlite_db)
-    wakeup.start()
-    try:
-        wait_for(lambda: wakeup.looks > 0)  # its first look, at start
-        time.sleep(0.1)
-        looks = wakeup.looks
-        time.sleep(0.5)
-        assert wakeup.looks == looks  # a 4 ms poll would have looked a hundred times
-        wakeup.event.clear()
-        job_rows.submit(other, job_rows.NewJob(type="noop"))
-        assert wakeup.event.wait(5), "the commit did not wake the watcher"
-    finally:
-        wakeup.stop()
-        other.dispose()
-        sqlite_db.dispose()
+def test_the_sqlite_watcher_stays_quiet_while_nothing_is_committed(watching: Wakeup) -> None:
+    assert not watching.event.wait(0.5)
 
 
-def test_without_inotify_a_commit_still_wakes_the_sqlite_watcher(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(walwatch, "inotify_simple", None)
-    other = Database(sqlite_db.url)
-    wakeup = Wakeup(sqlite_db)
-    wakeup.start()
-    try:
-        time.sleep(0.1)
-        wakeup.event.clear()
-        job_rows.submit(other, job_rows.NewJob(type="noop"))
-        assert wakeup.event.wait(5), "the commit did not wake the watcher"
-    finally:
-        wakeup.stop()
-        other.dispose()
-        sqlite_db.dispose()
+@pytest.mark.parametrize("watching", ["inotify"], indirect=True)
+def test_an_idle_sqlite_watcher_does_not_look_at_the_database_until_it_is_written(watching: Wakeup) -> None:
+    looks = watching.looks
+    time.sleep(0.5)
+    assert watching.looks == looks  # a 4 ms poll would have looked a hundred times
+    commit_elsewhere(watching.db)
+    assert watching.event.wait(5), "the commit did not wake the watcher"
 
 
 @pytest.mark.slow

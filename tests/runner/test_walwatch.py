@@ -45,48 +45,42 @@ def test_on_linux_the_watch_is_inotify(database: pathlib.Path) -> None:
         watch.close()
 
 
-def test_a_commit_ends_the_wait(database: pathlib.Path, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+@pytest.fixture
+def notified(database: pathlib.Path) -> Iterator[walwatch.Notified]:
     watch = walwatch.Notified(str(database))
-    try:
-        waiting = pool.submit(watch.wait)
-        time.sleep(0.05)
-        commit_one(database)
-        assert waiting.result(timeout=10) is True
-    finally:
-        watch.stop()
-        watch.close()
+    yield watch
+    watch.stop()
+    watch.close()
+
+
+def test_a_commit_ends_the_wait(
+    database: pathlib.Path, notified: walwatch.Notified, pool: concurrent.futures.ThreadPoolExecutor
+) -> None:
+    waiting = pool.submit(notified.wait)
+    commit_one(database)
+    assert waiting.result(timeout=10) is True
 
 
 def test_the_wait_sleeps_while_nothing_is_written(
-    database: pathlib.Path, pool: concurrent.futures.ThreadPoolExecutor
+    notified: walwatch.Notified, pool: concurrent.futures.ThreadPoolExecutor
 ) -> None:
-    watch = walwatch.Notified(str(database))
-    try:
-        waiting = pool.submit(watch.wait)
-        with pytest.raises(concurrent.futures.TimeoutError):
-            waiting.result(timeout=0.5)
-    finally:
-        watch.stop()
-        watch.close()
+    waiting = pool.submit(notified.wait)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        waiting.result(timeout=0.5)
+    notified.stop()
     assert waiting.result(timeout=10) is False  # stopped, not woken
 
 
 def test_writes_to_other_files_in_the_folder_do_not_end_the_wait(
-    database: pathlib.Path, pool: concurrent.futures.ThreadPoolExecutor
+    database: pathlib.Path, notified: walwatch.Notified, pool: concurrent.futures.ThreadPoolExecutor
 ) -> None:
-    watch = walwatch.Notified(str(database))
-    try:
-        waiting = pool.submit(watch.wait)
-        time.sleep(0.05)
-        for n in range(5):
-            (database.parent / f"upload-{n}.csv").write_text("a,b\n")
-        with pytest.raises(concurrent.futures.TimeoutError):
-            waiting.result(timeout=0.3)
-        commit_one(database)
-        assert waiting.result(timeout=10) is True
-    finally:
-        watch.stop()
-        watch.close()
+    waiting = pool.submit(notified.wait)
+    for n in range(5):
+        (database.parent / f"upload-{n}.csv").write_text("a,b\n")
+    with pytest.raises(concurrent.futures.TimeoutError):
+        waiting.result(timeout=0.3)
+    commit_one(database)
+    assert waiting.result(timeout=10) is True
 
 
 def test_stop_ends_a_wait_in_progress(database: pathlib.Path, pool: concurrent.futures.ThreadPoolExecutor) -> None:
